@@ -1,0 +1,71 @@
+//! The value codec: postcard, with a strict decoder.
+//!
+//! Why postcard: it is compact, stable across releases of its 1.x line, has no
+//! schema files and works with any `serde` type. bincode, the usual alternative, is
+//! unmaintained (its last release is a `compile_error!`).
+//!
+//! The decoder insists that the payload is consumed exactly. A stored value of another
+//! type (the function's return type changed between program versions) usually leaves
+//! bytes over or runs out early; either way it is a [`DecodeError`], which engines treat
+//! as a miss, never as a wrong value. Postcard carries no type information, so some
+//! changes still decode (a `(u8, u8)` read back as a one-character `String`); callers that
+//! know the value's type therefore also put a type fingerprint in the key namespace (see
+//! [`type_fingerprint`](crate::type_fingerprint)), so a changed type never even finds the old entry.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{DecodeError, Error};
+
+/// Serializes a value with postcard.
+///
+/// # Errors
+///
+/// [`Error::Encode`] when the value's `Serialize` implementation fails.
+pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, Error> {
+    postcard::to_stdvec(value).map_err(|err| Error::Encode {
+        what: "value",
+        reason: err.to_string(),
+    })
+}
+
+/// Serializes a value with postcard, appending to `buffer`.
+///
+/// # Errors
+///
+/// [`Error::Encode`] when the value's `Serialize` implementation fails.
+pub fn encode_value_into<V: Serialize + ?Sized>(
+    value: &V,
+    buffer: Vec<u8>,
+) -> Result<Vec<u8>, Error> {
+    postcard::to_extend(value, buffer).map_err(|err| Error::Encode {
+        what: "value",
+        reason: err.to_string(),
+    })
+}
+
+/// Deserializes a value that [`encode_value`] wrote, requiring every byte to be used.
+///
+/// ```
+/// use twat_cache_core::{decode_value, encode_value};
+///
+/// let bytes = encode_value(&vec![1.5_f64, 2.5]).unwrap();
+/// let back: Vec<f64> = decode_value(&bytes).unwrap();
+/// assert_eq!(back, [1.5, 2.5]);
+/// // The same bytes read as another type are an error, not a wrong value.
+/// assert!(decode_value::<String>(&bytes).is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`DecodeError::Payload`] when the bytes are not a whole value of type `V`.
+pub fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError> {
+    match postcard::take_from_bytes::<V>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(DecodeError::Payload(format!(
+            "{} trailing bytes after the value",
+            rest.len()
+        ))),
+        Err(err) => Err(DecodeError::Payload(err.to_string())),
+    }
+}

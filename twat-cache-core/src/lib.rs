@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+mod codec;
+mod config;
+mod engine;
+pub mod envelope;
+mod error;
+mod key;
+pub mod registry;
+pub mod root;
+mod stats;
+
+pub use codec::{decode_value, encode_value, encode_value_into};
+pub use config::{
+    CacheConfig, CacheConfigBuilder, EngineKind, Policy, mask_password, parse_size_str,
+    parse_ttl_secs, parse_ttl_str, validate_folder,
+};
+pub use engine::{ByteStore, TypedCache};
+pub use error::{ConfigError, DecodeError, Error};
+pub use key::{Digest, DigestAlgorithm, Namespace, key_bytes, type_fingerprint};
+pub use registry::{ManagedCache, cache_names, clear_cache, get_stats};
+pub use stats::{Stats, StatsCounter};

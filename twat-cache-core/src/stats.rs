@@ -1,0 +1,238 @@
+//! Cache statistics: [`StatsCounter`] (atomic, inside an engine) and [`Stats`] (a plain
+//! snapshot handed to users).
+
+use std::iter::Sum;
+use std::ops::{Add, AddAssign};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::error::Error;
+
+/// A snapshot of one cache's counters (or of several caches summed).
+///
+/// ```
+/// use twat_cache_core::Stats;
+///
+/// let stats = Stats { hits: 3, misses: 1, ..Stats::default() };
+/// assert_eq!(stats.hit_ratio(), 0.75);
+/// assert_eq!(Stats::default().hit_ratio(), 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Stats {
+    /// Lookups that found a live entry.
+    pub hits: u64,
+    /// Lookups that found nothing (or an expired or undecodable entry).
+    pub misses: u64,
+    /// Entries stored.
+    pub inserts: u64,
+    /// Entries removed to respect `maxsize` or because they expired.
+    pub evictions: u64,
+    /// Cache failures that were absorbed (I/O, decode, lock, backend errors).
+    pub errors: u64,
+    /// Entries currently held.
+    pub size: u64,
+    /// The configured bound, if any (entries for memory engines, bytes for disk/file).
+    pub maxsize: Option<u64>,
+}
+
+impl Stats {
+    /// `hits / (hits + misses)`, or `0.0` before the first lookup.
+    #[must_use]
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a ratio of counters; precision beyond 2^53 lookups does not matter"
+    )]
+    pub fn hit_ratio(&self) -> f64 {
+        let lookups = self.hits.saturating_add(self.misses);
+        if lookups == 0 {
+            0.0
+        } else {
+            self.hits as f64 / lookups as f64
+        }
+    }
+}
+
+impl Add for Stats {
+    type Output = Self;
+
+    /// Sums counters; `maxsize` sums when both are bounded and is `None` otherwise.
+    fn add(self, other: Self) -> Self {
+        Self {
+            hits: self.hits.saturating_add(other.hits),
+            misses: self.misses.saturating_add(other.misses),
+            inserts: self.inserts.saturating_add(other.inserts),
+            evictions: self.evictions.saturating_add(other.evictions),
+            errors: self.errors.saturating_add(other.errors),
+            size: self.size.saturating_add(other.size),
+            maxsize: match (self.maxsize, other.maxsize) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl AddAssign for Stats {
+    fn add_assign(&mut self, other: Self) {
+        *self = *self + other;
+    }
+}
+
+impl Sum for Stats {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        let mut iter = iter;
+        let Some(first) = iter.next() else {
+            return Self::default();
+        };
+        iter.fold(first, Add::add)
+    }
+}
+
+/// Atomic counters an engine updates as it works, plus warn-once error reporting.
+///
+/// `size` is not tracked here: each engine knows its own size and passes it to
+/// [`StatsCounter::snapshot`].
+#[derive(Debug, Default)]
+pub struct StatsCounter {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    inserts: AtomicU64,
+    evictions: AtomicU64,
+    errors: AtomicU64,
+    warned: Mutex<Vec<&'static str>>,
+}
+
+impl StatsCounter {
+    /// Fresh counters at zero.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one hit.
+    #[inline]
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one miss.
+    #[inline]
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one insert.
+    #[inline]
+    pub fn insert(&self) {
+        self.inserts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` evictions.
+    #[inline]
+    pub fn evict(&self, n: u64) {
+        self.evictions.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts an absorbed error and logs it with `tracing::warn!` the first time this
+    /// cache sees an error of its kind ([`Error::cause_label`]).
+    pub fn error(&self, cache_name: &str, error: &Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let label = error.cause_label();
+        let first = {
+            let mut warned = self.warned.lock();
+            if warned.contains(&label) {
+                false
+            } else {
+                warned.push(label);
+                true
+            }
+        };
+        if first {
+            tracing::warn!(
+                cache = cache_name,
+                cause = label,
+                error = %error,
+                "twat-cache: cache error absorbed, the function's own result is returned \
+                 (further errors of this kind are only counted)"
+            );
+        }
+    }
+
+    /// Resets every counter to zero (after a clear).
+    pub fn reset(&self) {
+        for counter in [
+            &self.hits,
+            &self.misses,
+            &self.inserts,
+            &self.evictions,
+            &self.errors,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// A snapshot with the engine's current `size` and bound.
+    #[must_use]
+    pub fn snapshot(&self, size: u64, maxsize: Option<u64>) -> Stats {
+        Stats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            inserts: self.inserts.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            size,
+            maxsize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_snapshot() {
+        let counter = StatsCounter::new();
+        counter.hit();
+        counter.hit();
+        counter.miss();
+        counter.insert();
+        counter.evict(2);
+        counter.error("t", &Error::NoCacheRoot);
+        counter.error("t", &Error::NoCacheRoot);
+        let stats = counter.snapshot(5, Some(10));
+        assert_eq!(
+            stats,
+            Stats {
+                hits: 2,
+                misses: 1,
+                inserts: 1,
+                evictions: 2,
+                errors: 2,
+                size: 5,
+                maxsize: Some(10)
+            }
+        );
+        counter.reset();
+        assert_eq!(counter.snapshot(0, None), Stats::default());
+    }
+
+    #[test]
+    fn sums_keep_maxsize_only_when_all_bounded() {
+        let bounded = Stats {
+            hits: 1,
+            maxsize: Some(10),
+            ..Stats::default()
+        };
+        let unbounded = Stats {
+            misses: 2,
+            ..Stats::default()
+        };
+        assert_eq!((bounded + bounded).maxsize, Some(20));
+        let total: Stats = [bounded, unbounded].into_iter().sum();
+        assert_eq!(total.hits, 1);
+        assert_eq!(total.misses, 2);
+        assert_eq!(total.maxsize, None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Persistent disk engine of twat-cache on fjall — built by the disk-engine issue; nothing here yet.
