@@ -46,6 +46,112 @@ pub fn key_bytes<K: Serialize + ?Sized>(key: &K) -> Result<Vec<u8>, Error> {
     })
 }
 
+/// Encoded key bytes with no heap allocation for small keys: the in-memory engines' key
+/// type when the arguments are hashed by their serialized form.
+///
+/// Keys of up to [`KeyBuf::INLINE`] bytes (any tuple of a few integers, short strings,
+/// a handful of floats) are kept inline; longer ones spill to the heap. Equality and
+/// hashing are over the bytes, so two argument lists that serialize equally are one key —
+/// which lets `f64`, `&str`, slices and any `Serialize` struct be a key with no `Hash`/`Eq`.
+///
+/// ```
+/// use twat_cache_core::KeyBuf;
+///
+/// let a = KeyBuf::encode(&(1.5_f64, "word")).unwrap();
+/// let b = KeyBuf::encode(&(1.5_f64, "word")).unwrap();
+/// assert_eq!(a, b);
+/// assert!(a.is_inline());
+/// assert_eq!(a.as_bytes(), twat_cache_core::key_bytes(&(1.5_f64, "word")).unwrap());
+/// assert!(!KeyBuf::encode(&"x".repeat(100)).unwrap().is_inline());
+/// ```
+#[derive(Clone)]
+pub struct KeyBuf(KeyRepr);
+
+#[derive(Clone)]
+enum KeyRepr {
+    Inline {
+        len: u8,
+        bytes: [u8; KeyBuf::INLINE],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBuf {
+    /// Keys up to this many bytes are stored without a heap allocation.
+    pub const INLINE: usize = 30;
+
+    /// Encodes `key` (postcard), inline when it fits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized.
+    #[inline]
+    pub fn encode<K: Serialize + ?Sized>(key: &K) -> Result<Self, Error> {
+        let mut bytes = [0_u8; Self::INLINE];
+        match postcard::to_slice(key, &mut bytes) {
+            Ok(used) => {
+                let len = used.len();
+                Ok(Self(KeyRepr::Inline {
+                    // `len <= INLINE < 256`, so this never truncates.
+                    len: u8::try_from(len).unwrap_or(u8::MAX),
+                    bytes,
+                }))
+            }
+            Err(postcard::Error::SerializeBufferFull) => {
+                Ok(Self(KeyRepr::Heap(key_bytes(key)?.into_boxed_slice())))
+            }
+            Err(err) => Err(Error::Encode {
+                what: "key",
+                reason: err.to_string(),
+            }),
+        }
+    }
+
+    /// The key bytes.
+    #[inline]
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            KeyRepr::Inline { len, bytes } => &bytes[..usize::from(*len).min(Self::INLINE)],
+            KeyRepr::Heap(bytes) => bytes,
+        }
+    }
+
+    /// Whether the key is stored inline (no heap allocation).
+    #[must_use]
+    pub const fn is_inline(&self) -> bool {
+        matches!(self.0, KeyRepr::Inline { .. })
+    }
+}
+
+impl PartialEq for KeyBuf {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for KeyBuf {}
+
+impl std::hash::Hash for KeyBuf {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for KeyBuf {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl fmt::Debug for KeyBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyBuf({:02x?})", self.as_bytes())
+    }
+}
+
 /// The key space of one cache: its name and version, encoded once as a byte prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Namespace {

@@ -17,6 +17,6 @@ pub use config::{
 };
 pub use engine::{ByteStore, TypedCache};
 pub use error::{ConfigError, DecodeError, Error};
-pub use key::{Digest, DigestAlgorithm, Namespace, key_bytes, type_fingerprint};
+pub use key::{Digest, DigestAlgorithm, KeyBuf, Namespace, key_bytes, type_fingerprint};
 pub use registry::{ManagedCache, cache_names, clear_cache, get_stats};
 pub use stats::{Stats, StatsCounter};
