@@ -1,0 +1,3 @@
+//! PLACEHOLDER: the file engine's benchmarks are written by its engine issue and replace this file.
+#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+fn main() {}
