@@ -159,6 +159,11 @@ impl StatsCounter {
         }
     }
 
+    /// Counts an error that the caller has already reported in its own words.
+    pub fn error_silently(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Resets every counter to zero (after a clear).
     pub fn reset(&self) {
         for counter in [

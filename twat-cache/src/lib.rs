@@ -4,8 +4,8 @@
 //!
 //! | feature | default | brings |
 //! |---|---|---|
-//! | `memory` | yes | the in-memory engine (`twat-cache-memory`) |
-//! | `macros` | yes | the attribute macros (`twat-cache-macros`) |
+//! | `memory` | yes | the in-memory engine (`twat-cache-memory`); always compiled in, since every engine falls back to it |
+//! | `macros` | yes | the attribute macros (`twat-cache-macros`): `#[mcache]`, `#[ucache]`, and with their engines `#[bcache]` (`disk`), `#[fcache]` (`file`), `#[acache]` (`async`) |
 //! | `disk` | no | the persistent engine on fjall (`twat-cache-disk`) |
 //! | `file` | no | the content-addressed engine on cacache (`twat-cache-file`) |
 //! | `async` | no | the async engine (`twat-cache-async`) |
@@ -13,13 +13,47 @@
 //!
 //! A user who wants one engine only can depend on that engine crate alone.
 
+mod memo;
 pub mod prelude;
 mod registry;
+mod store;
 
 pub use registry::{cache_names, clear_cache, get_stats};
 pub use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, DecodeError, EngineKind, Error, Policy, Stats,
 };
+pub use twat_cache_memory::MemoryCache;
+
+#[cfg(feature = "async")]
+pub use twat_cache_async::AsyncCache;
+#[cfg(feature = "disk")]
+pub use twat_cache_disk::DiskCache;
+#[cfg(feature = "file")]
+pub use twat_cache_file::FileCache;
+
+#[cfg(all(feature = "macros", feature = "async"))]
+#[doc(inline)]
+pub use twat_cache_macros::acache;
+#[cfg(all(feature = "macros", feature = "disk"))]
+#[doc(inline)]
+pub use twat_cache_macros::bcache;
+#[cfg(all(feature = "macros", feature = "file"))]
+#[doc(inline)]
+pub use twat_cache_macros::fcache;
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use twat_cache_macros::{mcache, ucache};
+
+/// What the attribute macros' generated code calls. Not a public API: it may change in
+/// any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::time::Duration;
+
+    pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy};
+
+    pub use crate::memo::{AsyncMemo, MemoryMemo, PersistentMemo, ResultLike, key};
+}
 
 /// The project README's examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

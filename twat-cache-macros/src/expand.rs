@@ -1,0 +1,192 @@
+//! Code generation: the wrapper that replaces the user's function.
+//!
+//! The user's body moves into a closure (or an `async move` block) with the function's
+//! return type spelled out, so `return` and `?` keep their meaning. The wrapper encodes
+//! the key from borrowed arguments *before* the body takes them by value, then hands key
+//! and body to a runtime type from `::twat_cache::__private` held in a function-local
+//! `static`. Generated code names nothing but `::twat_cache::__private` paths.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{ItemFn, LitStr};
+use twat_cache_core::{EngineKind, Policy};
+
+use crate::attr::{Args, Kind};
+use crate::signature::Signature;
+
+/// Which runtime the wrapper uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    Memory,
+    Persistent(EngineKind),
+    Async,
+}
+
+fn runtime_for(kind: Kind, item: &ItemFn, args: &Args) -> Runtime {
+    match kind {
+        Kind::Memory => Runtime::Memory,
+        Kind::Disk => Runtime::Persistent(EngineKind::Disk),
+        Kind::File => Runtime::Persistent(EngineKind::File),
+        Kind::Async => Runtime::Async,
+        Kind::Universal => {
+            if item.sig.asyncness.is_some() {
+                return Runtime::Async;
+            }
+            match args.engine.map(|(engine, _)| engine) {
+                Some(EngineKind::Memory) => Runtime::Memory,
+                Some(EngineKind::File) => Runtime::Persistent(EngineKind::File),
+                Some(EngineKind::Disk) => Runtime::Persistent(EngineKind::Disk),
+                _ if args.folder.is_some() && args.compress == Some(true) => {
+                    Runtime::Persistent(EngineKind::File)
+                }
+                _ if args.folder.is_some() => Runtime::Persistent(EngineKind::Disk),
+                _ => Runtime::Memory,
+            }
+        }
+    }
+}
+
+fn policy_tokens(policy: Policy) -> TokenStream {
+    let variant = format_ident!(
+        "{}",
+        match policy {
+            Policy::Lfu => "Lfu",
+            Policy::Fifo => "Fifo",
+            Policy::Random => "Random",
+            Policy::TinyLfu => "TinyLfu",
+            Policy::Unbounded => "Unbounded",
+            _ => "Lru",
+        }
+    );
+    quote!(::twat_cache::__private::Policy::#variant)
+}
+
+fn engine_tokens(engine: EngineKind) -> TokenStream {
+    let variant = format_ident!(
+        "{}",
+        match engine {
+            EngineKind::Disk => "Disk",
+            EngineKind::File => "File",
+            _ => "Memory",
+        }
+    );
+    quote!(::twat_cache::__private::EngineKind::#variant)
+}
+
+/// `|| CacheConfig::builder().name(..)...build()` — every value was validated at
+/// expansion time, so `build()` only fails if the runtime's rules ever diverge (the
+/// runtime then warns and uses a default configuration rather than panicking).
+fn config_closure(item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
+    let p = quote!(::twat_cache::__private);
+    let name = args.name.as_ref().map_or_else(
+        || {
+            let ident = &item.sig.ident;
+            quote!(::core::concat!(
+                ::core::module_path!(),
+                "::",
+                ::core::stringify!(#ident)
+            ))
+        },
+        |name: &LitStr| quote!(#name),
+    );
+    let mut setters = vec![quote!(.name(#name))];
+    if let Some(size) = args.maxsize {
+        let value = size.value;
+        setters.push(quote!(.maxsize(#value)));
+    }
+    if let Some(nanos) = args.ttl_nanos {
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        setters.push(quote!(.ttl(#p::Duration::from_nanos(#nanos))));
+    }
+    if let Some(policy) = args.policy {
+        let policy = policy_tokens(policy);
+        setters.push(quote!(.policy(#policy)));
+    }
+    if let Some(folder) = &args.folder {
+        setters.push(quote!(.folder(#folder)));
+    }
+    for (flag, value) in [
+        ("compress", args.compress),
+        ("secure", args.secure),
+        ("durable", args.durable),
+    ] {
+        if let Some(value) = value {
+            let setter = format_ident!("{flag}");
+            setters.push(quote!(.#setter(#value)));
+        }
+    }
+    if let Some(version) = args.version {
+        setters.push(quote!(.version(#version)));
+    }
+    let engine = match runtime {
+        Runtime::Persistent(engine) => Some(engine),
+        Runtime::Memory => Some(EngineKind::Memory),
+        Runtime::Async => None,
+    };
+    if let Some(engine) = engine {
+        let engine = engine_tokens(engine);
+        setters.push(quote!(.engine(#engine)));
+    }
+    quote!(|| #p::CacheConfig::builder() #(#setters)* .build())
+}
+
+/// Expands one attribute on one function.
+pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
+    let signature = Signature::analyze(kind, item, args)?;
+    let runtime = runtime_for(kind, item, args);
+    let p = quote!(::twat_cache::__private);
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = item.clone();
+    let ret = &signature.ret;
+    let key = signature.key_expr(args);
+    let config = config_closure(item, args, runtime);
+    let fallible = signature.returns_result && !args.cache_errors;
+    let stored = if fallible {
+        quote!(<#ret as #p::ResultLike>::Ok)
+    } else {
+        quote!(#ret)
+    };
+    let call = if fallible {
+        quote!(try_call)
+    } else {
+        quote!(call)
+    };
+
+    let body = match runtime {
+        Runtime::Async => quote! {
+            static __TWAT_CACHE: #p::AsyncMemo<#stored> = #p::AsyncMemo::new();
+            let __twat_key = #p::key(#key);
+            let __twat_run = async move {
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+                if false {
+                    let __twat_return_type: #ret = loop {};
+                    return __twat_return_type;
+                }
+                #block
+            };
+            __TWAT_CACHE.#call(#config, __twat_key, __twat_run).await
+        },
+        Runtime::Memory => quote! {
+            static __TWAT_CACHE: #p::MemoryMemo<#stored> = #p::MemoryMemo::new();
+            let __twat_key = #p::key(#key);
+            let __twat_run = move || -> #ret #block;
+            __TWAT_CACHE.#call(#config, __twat_key, __twat_run)
+        },
+        Runtime::Persistent(_) => quote! {
+            static __TWAT_CACHE: #p::PersistentMemo<#stored> = #p::PersistentMemo::new();
+            let __twat_key = #p::key(#key);
+            let __twat_run = move || -> #ret #block;
+            __TWAT_CACHE.#call(#config, __twat_key, __twat_run)
+        },
+    };
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}

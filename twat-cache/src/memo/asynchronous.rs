@@ -1,0 +1,151 @@
+//! `#[acache]` (and `#[ucache]` on an `async fn`): awaited results in an
+//! [`AsyncCache`](twat_cache_async::AsyncCache), one computation per key however many
+//! callers await it.
+//!
+//! Without the `async` feature, `#[ucache]` on an `async fn` falls back to the memory
+//! engine: hits are served the same way, but concurrent misses of one key each run the
+//! body (no single-flight across awaits); the fallback is announced once by `tracing`.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Stats, StatsCounter};
+
+use super::resolve_config;
+
+#[cfg(feature = "async")]
+type Engine<V> = twat_cache_async::AsyncCache<KeyBuf, V>;
+#[cfg(not(feature = "async"))]
+type Engine<V> = twat_cache_memory::MemoryCache<KeyBuf, V>;
+
+/// The cache of one memoized `async fn`, as a `static` in its wrapper.
+pub struct AsyncMemo<V> {
+    cell: OnceLock<Arc<AsyncEntry<V>>>,
+}
+
+struct AsyncEntry<V> {
+    name: String,
+    cache: Engine<V>,
+    errors: StatsCounter,
+}
+
+impl<V: Clone + Send + Sync + 'static> ManagedCache for AsyncEntry<V> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stats(&self) -> Stats {
+        let mut stats = self.cache.stats();
+        stats.errors += self.errors.snapshot(0, None).errors;
+        stats
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        self.cache.clear();
+        self.errors.reset();
+        Ok(())
+    }
+}
+
+impl<V> std::fmt::Debug for AsyncMemo<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncMemo")
+            .field("initialized", &self.cell.get().is_some())
+            .finish()
+    }
+}
+
+impl<V> Default for AsyncMemo<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> AsyncMemo<V> {
+    /// An empty cell; the cache is built on the first call.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+        }
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
+    fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &AsyncEntry<V> {
+        self.cell.get_or_init(|| {
+            let config = resolve_config(make, "twat_cache::acache");
+            let name = config.name().unwrap_or("twat_cache::acache").to_owned();
+            #[cfg(not(feature = "async"))]
+            tracing::warn!(
+                cache = %name,
+                "twat-cache: the async engine is not compiled in (feature `async`), caching in memory without single-flight"
+            );
+            let entry = Arc::new(AsyncEntry {
+                cache: Engine::new(&config),
+                name,
+                errors: StatsCounter::new(),
+            });
+            let managed: Arc<dyn ManagedCache> = entry.clone();
+            twat_cache_core::registry::register(&managed);
+            entry
+        })
+    }
+
+    /// One call of an `async fn` whose whole output is cached.
+    pub async fn call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = V>,
+    ) -> V {
+        let Some(key) = key else { return run.await };
+        let entry = self.entry(make);
+        match key {
+            #[cfg(feature = "async")]
+            Ok(key) => entry.cache.get_or_insert_with(key, run).await,
+            #[cfg(not(feature = "async"))]
+            Ok(key) => {
+                if let Some(value) = entry.cache.get(&key) {
+                    return value;
+                }
+                let value = run.await;
+                entry.cache.insert(key, value.clone());
+                value
+            }
+            Err(err) => {
+                entry.errors.error(&entry.name, &err);
+                run.await
+            }
+        }
+    }
+
+    /// One call of an `async fn` returning `Result`: `Ok` cached, `Err` returned and not
+    /// cached.
+    pub async fn try_call<E>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        let Some(key) = key else { return run.await };
+        let entry = self.entry(make);
+        match key {
+            #[cfg(feature = "async")]
+            Ok(key) => entry.cache.try_get_or_insert_with(key, run).await,
+            #[cfg(not(feature = "async"))]
+            Ok(key) => {
+                if let Some(value) = entry.cache.get(&key) {
+                    return Ok(value);
+                }
+                let value = run.await?;
+                entry.cache.insert(key, value.clone());
+                Ok(value)
+            }
+            Err(err) => {
+                entry.errors.error(&entry.name, &err);
+                run.await
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The runtime behind the attribute macros, reached by generated code through
+//! [`crate::__private`].
+//!
+//! Each memoized function owns one `static` of [`MemoryMemo`], [`PersistentMemo`] or
+//! [`AsyncMemo`]. On the first call the static builds its cache from the configuration
+//! the macro wrote, registers it by name in the global registry, and from then on serves
+//! calls: key → lookup → hit, or run the body, store, return. Any cache failure (a key
+//! that will not encode, an engine that will not open, an I/O or decode error) is counted
+//! in `Stats::errors`, warned about once, and the body's own result is returned.
+
+mod asynchronous;
+mod memory;
+mod persistent;
+
+pub use asynchronous::AsyncMemo;
+pub use memory::MemoryMemo;
+pub use persistent::PersistentMemo;
+
+use serde::Serialize;
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+
+/// Encodes the key of one call, or `None` when `TWAT_CACHE_DISABLE` is set (the wrapper
+/// then runs the body as a plain call).
+#[inline]
+pub fn key<K: Serialize + ?Sized>(key: &K) -> Option<Result<KeyBuf, Error>> {
+    if twat_cache_core::root::is_disabled() {
+        None
+    } else {
+        Some(KeyBuf::encode(key))
+    }
+}
+
+/// Lets the wrapper of a `Result`-returning function name the `Ok` type, whatever alias
+/// spells the return type (`io::Result<T>`, `anyhow::Result<T>`, …).
+pub trait ResultLike {
+    /// The success type, the one that is cached.
+    type Ok;
+}
+
+impl<T, E> ResultLike for Result<T, E> {
+    type Ok = T;
+}
+
+/// Builds the configuration the macro wrote. Its values were validated when the macro
+/// expanded, so this fails only if the runtime's rules ever diverge; then the cache
+/// still works with the defaults under the same name, and says so once.
+fn resolve_config(
+    make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+    fallback_name: &str,
+) -> CacheConfig {
+    match make() {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::warn!(error = %err, "twat-cache: invalid cache configuration, using defaults");
+            CacheConfig::builder()
+                .name(fallback_name)
+                .build()
+                .unwrap_or_default()
+        }
+    }
+}

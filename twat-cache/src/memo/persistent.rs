@@ -1,0 +1,150 @@
+//! `#[bcache]`, `#[fcache]` and persistent `#[ucache]`: encoded values in a byte store.
+//!
+//! Keys are `Namespace::typed::<V>(name, version) ‖ postcard(arguments)`: the return
+//! type's fingerprint in the namespace means a program whose function now returns
+//! another type never even finds the old entries, and an entry that still fails to
+//! decode is removed, counted and recomputed — never served wrong.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twat_cache_core::{
+    CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
+};
+
+use super::resolve_config;
+use crate::store::{Store, open_store_or_memory};
+
+/// The cache of one persistently memoized function, as a `static` in its wrapper.
+pub struct PersistentMemo<V> {
+    cell: OnceLock<PersistentEntry>,
+    _value: PhantomData<fn() -> V>,
+}
+
+struct PersistentEntry {
+    namespace: Namespace,
+    store: Arc<dyn Store>,
+}
+
+impl<V> std::fmt::Debug for PersistentMemo<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersistentMemo")
+            .field("initialized", &self.cell.get().is_some())
+            .finish()
+    }
+}
+
+impl<V> Default for PersistentMemo<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> PersistentMemo<V> {
+    /// An empty cell; the store opens on the first call.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned> PersistentMemo<V> {
+    fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &PersistentEntry {
+        self.cell.get_or_init(|| {
+            let config = resolve_config(make, "twat_cache::bcache");
+            let namespace = Namespace::typed::<V>(
+                config.name().unwrap_or("twat_cache::bcache"),
+                config.version(),
+            );
+            let store = open_store_or_memory(&config);
+            let managed: Arc<dyn ManagedCache> = store.clone();
+            twat_cache_core::registry::register(&managed);
+            PersistentEntry { namespace, store }
+        })
+    }
+
+    /// One call of a function whose whole return value is cached.
+    pub fn call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> V,
+    ) -> V {
+        let Some(key) = key else { return run() };
+        let entry = self.entry(make);
+        let Some(key) = entry.full_key(key) else {
+            return run();
+        };
+        if let Some(value) = entry.lookup(&key) {
+            return value;
+        }
+        let value = run();
+        entry.store_value(&key, &value);
+        value
+    }
+
+    /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
+    /// and not cached.
+    pub fn try_call<E>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        let Some(key) = key else { return run() };
+        let entry = self.entry(make);
+        let Some(key) = entry.full_key(key) else {
+            return run();
+        };
+        if let Some(value) = entry.lookup(&key) {
+            return Ok(value);
+        }
+        let value = run()?;
+        entry.store_value(&key, &value);
+        Ok(value)
+    }
+}
+
+impl PersistentEntry {
+    fn full_key(&self, key: Result<KeyBuf, Error>) -> Option<Vec<u8>> {
+        match key {
+            Ok(key) => Some(self.namespace.key_from_bytes(key.as_bytes())),
+            Err(err) => {
+                self.store.record_error(&err);
+                None
+            }
+        }
+    }
+
+    fn lookup<V: DeserializeOwned>(&self, key: &[u8]) -> Option<V> {
+        match self.store.get_bytes(key) {
+            Ok(Some(payload)) => match decode_value::<V>(&payload) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    self.store.record_error(&err.into());
+                    if let Err(err) = self.store.delete_bytes(key) {
+                        self.store.record_error(&err);
+                    }
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(err) => {
+                self.store.record_error(&err);
+                None
+            }
+        }
+    }
+
+    fn store_value<V: Serialize>(&self, key: &[u8], value: &V) {
+        let stored = encode_value(value).and_then(|payload| self.store.set_bytes(key, &payload));
+        if let Err(err) = stored {
+            self.store.record_error(&err);
+        }
+    }
+}

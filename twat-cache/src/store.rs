@@ -1,0 +1,173 @@
+//! Opening a byte-level store for any engine, and the in-memory store used when an
+//! engine is not compiled in or cannot open.
+
+use std::sync::Arc;
+
+use twat_cache_core::{
+    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Stats, StatsCounter,
+};
+use twat_cache_memory::MemoryCache;
+
+/// A store the facade can both use ([`ByteStore`]) and register ([`ManagedCache`]).
+pub(crate) trait Store: ByteStore + ManagedCache {}
+
+impl<T: ByteStore + ManagedCache> Store for T {}
+
+/// How many entries a memory fallback keeps when the persistent engine could not open
+/// (its `maxsize` was in bytes, which does not translate to entries).
+pub(crate) const FALLBACK_ENTRIES: u64 = 10_000;
+
+/// Opens the engine `config.engine()` names (memory when none).
+///
+/// # Errors
+///
+/// [`Error::EngineUnavailable`] when the engine's feature is not compiled in, or
+/// whatever the engine fails at while opening (locked or unwritable folder, …).
+pub(crate) fn open_store(config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
+    match config.engine().unwrap_or(EngineKind::Memory) {
+        EngineKind::Disk => open_disk(config),
+        EngineKind::File => open_file(config),
+        _ => Ok(Arc::new(MemoryStore::new(config, false))),
+    }
+}
+
+/// Opens the engine, or — when it is not compiled in or cannot open — an in-memory
+/// store under the same name, with one `tracing::warn!` naming the reason and the
+/// failure counted in `Stats::errors`.
+pub(crate) fn open_store_or_memory(config: &CacheConfig) -> Arc<dyn Store> {
+    match open_store(config) {
+        Ok(store) => store,
+        Err(err) => {
+            let name = config.name().unwrap_or("unnamed");
+            let engine = config.engine().unwrap_or(EngineKind::Memory);
+            tracing::warn!(
+                cache = name,
+                engine = %engine,
+                reason = %err,
+                "twat-cache: the {engine} engine is not usable, caching in memory instead"
+            );
+            let fallback = CacheConfig::builder()
+                .name(name)
+                .maxsize(FALLBACK_ENTRIES)
+                .build()
+                .unwrap_or_default();
+            let fallback = match config.ttl() {
+                Some(ttl) => CacheConfig::builder()
+                    .name(name)
+                    .maxsize(FALLBACK_ENTRIES)
+                    .ttl(ttl)
+                    .build()
+                    .unwrap_or(fallback),
+                None => fallback,
+            };
+            Arc::new(MemoryStore::new(&fallback, true))
+        }
+    }
+}
+
+#[cfg(feature = "disk")]
+fn open_disk(config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
+    Ok(Arc::new(twat_cache_disk::DiskCache::open(config)?))
+}
+
+#[cfg(not(feature = "disk"))]
+fn open_disk(_config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
+    Err(Error::EngineUnavailable {
+        engine: EngineKind::Disk,
+        feature: "disk",
+    })
+}
+
+#[cfg(feature = "file")]
+fn open_file(config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
+    Ok(Arc::new(twat_cache_file::FileCache::open(config)?))
+}
+
+#[cfg(not(feature = "file"))]
+fn open_file(_config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
+    Err(Error::EngineUnavailable {
+        engine: EngineKind::File,
+        feature: "file",
+    })
+}
+
+/// Encoded values in memory: the byte-level face of the memory engine.
+pub(crate) struct MemoryStore {
+    name: String,
+    cache: MemoryCache<Vec<u8>, Arc<[u8]>>,
+    errors: StatsCounter,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    /// A memory store for `config`; `fell_back` counts, once in `errors`, the failure
+    /// that made the caller fall back to memory.
+    pub(crate) fn new(config: &CacheConfig, fell_back: bool) -> Self {
+        let store = Self {
+            name: config.name().unwrap_or("memory").to_owned(),
+            cache: MemoryCache::new(config),
+            errors: StatsCounter::new(),
+        };
+        if fell_back {
+            // Counted without a second warning: open_store_or_memory already warned.
+            store.errors.error_silently();
+        }
+        store
+    }
+}
+
+impl ByteStore for MemoryStore {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Memory
+    }
+
+    fn get_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.cache.get(&key.to_vec()).map(|bytes| bytes.to_vec()))
+    }
+
+    fn set_bytes(&self, key: &[u8], payload: &[u8]) -> Result<(), Error> {
+        self.cache.insert(key.to_vec(), Arc::from(payload));
+        Ok(())
+    }
+
+    fn delete_bytes(&self, key: &[u8]) -> Result<bool, Error> {
+        Ok(self.cache.remove(&key.to_vec()))
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        self.cache.clear();
+        self.errors.reset();
+        Ok(())
+    }
+
+    fn stats(&self) -> Stats {
+        let mut stats = self.cache.stats();
+        stats.errors += self.errors.snapshot(0, None).errors;
+        stats
+    }
+
+    fn record_error(&self, error: &Error) {
+        self.errors.error(&self.name, error);
+    }
+}
+
+impl ManagedCache for MemoryStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stats(&self) -> Stats {
+        ByteStore::stats(self)
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        ByteStore::clear(self)
+    }
+}

@@ -1,0 +1,8 @@
+use twat_cache::mcache;
+
+#[mcache]
+struct Config {
+    size: usize,
+}
+
+fn main() {}
