@@ -1,1 +1,12 @@
-//! Persistent disk engine of twat-cache on fjall — built by the disk-engine issue; nothing here yet.
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod folder;
+mod front;
+mod index;
+mod options;
+mod store;
+mod sweeper;
+
+pub use cache::DiskCache;
+pub use options::DiskOptions;

@@ -1,0 +1,203 @@
+//! Where a cache's entries live: one fjall keyspace, or — when the folder is locked by
+//! another process — a plain in-memory map with the same operations.
+//!
+//! Everything above this module (index, memory front, eviction, expiry) is written once
+//! against [`Store`]; the two variants only differ in where the bytes go.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use fjall::{Database, Keyspace, PersistMode, Slice};
+use parking_lot::RwLock;
+use twat_cache_core::{EngineKind, Error};
+
+/// The largest key fjall accepts.
+pub(crate) const MAX_KEY_LEN: usize = 65_535;
+/// The largest value fjall accepts.
+pub(crate) const MAX_VALUE_LEN: usize = u32::MAX as usize;
+
+/// Turns a fjall error into the workspace error, naming the folder.
+pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
+    match error {
+        fjall::Error::Io(source) => Error::io(path, source),
+        fjall::Error::Locked => Error::Locked(path.to_path_buf()),
+        fjall::Error::Storage(fjall::LsmError::Io(source)) => Error::io(path, source),
+        other => Error::Backend {
+            engine: EngineKind::Disk,
+            message: format!("{} ({})", other, path.display()),
+        },
+    }
+}
+
+type MemoryMap = HashMap<Slice, Slice, foldhash::fast::RandomState>;
+
+/// The entries of one cache.
+pub(crate) enum Store {
+    /// A fjall keyspace in the folder's shared database.
+    Fjall {
+        /// The folder's database (shared with every cache of the folder in this process).
+        database: Database,
+        /// This cache's keyspace.
+        keyspace: Keyspace,
+        /// The folder, for error messages.
+        path: PathBuf,
+    },
+    /// The in-memory fallback used when another process holds the folder.
+    Memory(RwLock<MemoryMap>),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fjall { path, .. } => f.debug_struct("Fjall").field("path", path).finish(),
+            Self::Memory(map) => f
+                .debug_struct("Memory")
+                .field("entries", &map.read().len())
+                .finish(),
+        }
+    }
+}
+
+impl Store {
+    /// An empty in-memory store.
+    pub(crate) fn memory() -> Self {
+        Self::Memory(RwLock::new(MemoryMap::default()))
+    }
+
+    /// Whether this is the in-memory fallback.
+    pub(crate) const fn is_memory(&self) -> bool {
+        matches!(self, Self::Memory(_))
+    }
+
+    fn err(&self, error: fjall::Error) -> Error {
+        match self {
+            Self::Fjall { path, .. } => fjall_error(path, error),
+            Self::Memory(_) => fjall_error(Path::new("<memory>"), error),
+        }
+    }
+
+    /// The stored bytes under `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Slice>, Error> {
+        match self {
+            Self::Fjall { keyspace, .. } => keyspace.get(key).map_err(|err| self.err(err)),
+            Self::Memory(map) => Ok(map.read().get(key).cloned()),
+        }
+    }
+
+    /// Stores `value` under `key`; with `durable`, fsyncs the journal before returning.
+    pub(crate) fn insert(&self, key: Slice, value: Slice, durable: bool) -> Result<(), Error> {
+        match self {
+            Self::Fjall {
+                database, keyspace, ..
+            } => {
+                keyspace.insert(key, value).map_err(|err| self.err(err))?;
+                if durable {
+                    database
+                        .persist(PersistMode::SyncData)
+                        .map_err(|err| self.err(err))?;
+                }
+                Ok(())
+            }
+            Self::Memory(map) => {
+                map.write().insert(key, value);
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes the entries under `keys` in one atomic batch.
+    pub(crate) fn remove_many(&self, keys: &[Slice], durable: bool) -> Result<(), Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Fjall {
+                database, keyspace, ..
+            } => {
+                if let [key] = keys {
+                    keyspace.remove(key.clone()).map_err(|err| self.err(err))?;
+                } else {
+                    let mut batch = database.batch();
+                    for key in keys {
+                        batch.remove(keyspace, key.clone());
+                    }
+                    batch.commit().map_err(|err| self.err(err))?;
+                }
+                if durable {
+                    database
+                        .persist(PersistMode::SyncData)
+                        .map_err(|err| self.err(err))?;
+                }
+                Ok(())
+            }
+            Self::Memory(map) => {
+                let mut map = map.write();
+                for key in keys {
+                    map.remove(key.as_ref());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes every entry of this store (other caches of the folder are untouched).
+    pub(crate) fn clear(&self, durable: bool) -> Result<(), Error> {
+        match self {
+            Self::Fjall {
+                database, keyspace, ..
+            } => {
+                keyspace.clear().map_err(|err| self.err(err))?;
+                if durable {
+                    database
+                        .persist(PersistMode::SyncData)
+                        .map_err(|err| self.err(err))?;
+                }
+                Ok(())
+            }
+            Self::Memory(map) => {
+                map.write().clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// Visits every stored `(key, value)`; stops at the first error.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(Slice, Slice)) -> Result<(), Error> {
+        match self {
+            Self::Fjall { keyspace, .. } => {
+                for guard in keyspace.iter() {
+                    let (key, value) = guard.into_inner().map_err(|err| self.err(err))?;
+                    visit(key, value);
+                }
+                Ok(())
+            }
+            Self::Memory(map) => {
+                for (key, value) in map.read().iter() {
+                    visit(key.clone(), value.clone());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fsyncs the journal (a no-op in memory).
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        match self {
+            Self::Fjall { database, .. } => database
+                .persist(PersistMode::SyncAll)
+                .map_err(|err| self.err(err)),
+            Self::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Writes the memtable to a sorted table file (a no-op in memory); fjall merges
+    /// tables in its background workers.
+    pub(crate) fn compact(&self) -> Result<(), Error> {
+        match self {
+            Self::Fjall { keyspace, .. } => keyspace
+                .rotate_memtable_and_wait()
+                .map_err(|err| self.err(err)),
+            Self::Memory(_) => Ok(()),
+        }
+    }
+}
