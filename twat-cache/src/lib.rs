@@ -13,11 +13,13 @@
 //!
 //! A user who wants one engine only can depend on that engine crate alone.
 
+mod context;
 mod memo;
 pub mod prelude;
 mod registry;
 mod store;
 
+pub use context::{CacheContext, engine_context};
 pub use registry::{cache_names, clear_cache, get_stats};
 pub use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, DecodeError, EngineKind, Error, Policy, Stats,

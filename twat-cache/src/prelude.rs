@@ -1,6 +1,15 @@
 //! The names most programs need: `use twat_cache::prelude::*;`.
 
 pub use crate::{
-    CacheConfig, CacheConfigBuilder, ConfigError, EngineKind, Error, Policy, Stats, clear_cache,
-    get_stats,
+    CacheConfig, CacheConfigBuilder, CacheContext, ConfigError, EngineKind, Error, Policy, Stats,
+    clear_cache, engine_context, get_stats,
 };
+
+#[cfg(all(feature = "macros", feature = "async"))]
+pub use crate::acache;
+#[cfg(all(feature = "macros", feature = "disk"))]
+pub use crate::bcache;
+#[cfg(all(feature = "macros", feature = "file"))]
+pub use crate::fcache;
+#[cfg(feature = "macros")]
+pub use crate::{mcache, ucache};

@@ -1,0 +1,197 @@
+//! [`CacheContext`]: a cache handle for direct use — the Rust form of the Python
+//! library's context manager. Resources (the folder lock, buffered writes) are released
+//! when the handle is dropped.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twat_cache_core::{
+    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Namespace, Stats, decode_value,
+    encode_value,
+};
+
+use crate::store::{Store, open_store};
+
+/// The name a `CacheContext` without a configured name uses for its key space.
+const UNNAMED: &str = "twat_cache::context";
+
+/// A cache over any engine, with keys and values of any `serde` type.
+///
+/// The engine is `config.engine()` (memory when unset). A named context is registered
+/// while it lives, so [`clear_cache`](crate::clear_cache) and
+/// [`get_stats`](crate::get_stats) see it. Dropping the handle flushes the engine and
+/// releases its folder, so another `CacheContext` on the same folder can open.
+///
+/// ```
+/// use std::time::Duration;
+/// use twat_cache::{CacheConfig, CacheContext};
+///
+/// let cache = CacheContext::new(
+///     CacheConfig::builder().name("sessions").ttl(Duration::from_secs(600)).build()?,
+/// )?;
+/// cache.set(&"session_data_user123", &vec!["cart", "wishlist"])?;
+/// let hit: Option<Vec<String>> = cache.get(&"session_data_user123")?;
+/// assert_eq!(hit.as_deref(), Some(&["cart".to_owned(), "wishlist".to_owned()][..]));
+/// assert!(cache.delete(&"session_data_user123")?);
+/// assert_eq!(cache.get::<_, Vec<String>>(&"session_data_user123")?, None);
+/// assert_eq!(cache.stats().hits, 1);
+/// # Ok::<(), twat_cache::Error>(())
+/// ```
+pub struct CacheContext {
+    store: Arc<dyn Store>,
+    namespace: Namespace,
+    engine: EngineKind,
+}
+
+impl std::fmt::Debug for CacheContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheContext")
+            .field("name", &self.namespace.name())
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CacheContext {
+    /// Opens the engine `config` names (memory when none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EngineUnavailable`] when the engine's Cargo feature is off, and whatever
+    /// the engine fails at while opening: a folder that cannot be created, a folder locked
+    /// by another process ([`Error::Locked`]), no cache root.
+    pub fn new(config: CacheConfig) -> Result<Self, Error> {
+        let store = open_store(&config)?;
+        if config.name().is_some() {
+            let managed: Arc<dyn ManagedCache> = store.clone();
+            twat_cache_core::registry::register(&managed);
+        }
+        Ok(Self {
+            namespace: config.namespace(UNNAMED),
+            engine: config.engine().unwrap_or(EngineKind::Memory),
+            store,
+        })
+    }
+
+    /// The engine behind this handle.
+    #[must_use]
+    pub const fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// The value stored under `key`, if there is a live one that decodes as `V`.
+    ///
+    /// An entry that does not decode as `V` (stored as another type, or corrupted) is
+    /// removed, counted in `Stats::errors`, and reported as `Ok(None)` — never as a
+    /// wrong value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized, or the engine's read error.
+    pub fn get<K: Serialize + ?Sized, V: DeserializeOwned>(
+        &self,
+        key: &K,
+    ) -> Result<Option<V>, Error> {
+        let key = self.namespace.key(key)?;
+        let Some(payload) = self.store.get_bytes(&key)? else {
+            return Ok(None);
+        };
+        match decode_value::<V>(&payload) {
+            Ok(value) => Ok(Some(value)),
+            Err(err) => {
+                self.store.record_error(&err.into());
+                self.store.delete_bytes(&key)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key or value cannot be serialized, or the engine's
+    /// write error (full disk, read-only folder, …).
+    pub fn set<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        let key = self.namespace.key(key)?;
+        let payload = encode_value(value)?;
+        self.store.set_bytes(&key, &payload)
+    }
+
+    /// Removes the value under `key`; `true` if there was one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized, or the engine's write error.
+    pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        let key = self.namespace.key(key)?;
+        self.store.delete_bytes(&key)
+    }
+
+    /// Removes every entry of this cache (on disk too, for persistent engines).
+    ///
+    /// # Errors
+    ///
+    /// The engine's write error.
+    pub fn clear(&self) -> Result<(), Error> {
+        // `Store` has `clear` twice (as a `ByteStore` and as a `ManagedCache`); same effect.
+        ByteStore::clear(&*self.store)
+    }
+
+    /// A snapshot of this cache's statistics.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        ByteStore::stats(&*self.store)
+    }
+
+    /// Writes buffered entries to stable storage now (dropping the handle also does).
+    ///
+    /// # Errors
+    ///
+    /// The engine's sync error.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.store.flush()
+    }
+}
+
+impl Drop for CacheContext {
+    fn drop(&mut self) {
+        if let Err(err) = self.store.flush() {
+            tracing::warn!(cache = self.namespace.name(), error = %err, "twat-cache: flush on drop failed");
+        }
+    }
+}
+
+/// Opens a cache, runs `f` with it, and releases it (flushed, folder unlocked) before
+/// returning `f`'s result — the closure form of [`CacheContext`].
+///
+/// ```
+/// use twat_cache::{CacheConfig, engine_context};
+///
+/// let total = engine_context(CacheConfig::builder().build()?, |cache| {
+///     cache.set(&("user", 7), &3_u32)?;
+///     let hit: Option<u32> = cache.get(&("user", 7))?;
+///     Ok::<u32, twat_cache::Error>(hit.unwrap_or_default() * 2)
+/// })??;
+/// assert_eq!(total, 6);
+/// # Ok::<(), twat_cache::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// `Err` only when the cache could not open (see [`CacheContext::new`]); what `f`
+/// returns is passed through untouched.
+pub fn engine_context<R>(
+    config: CacheConfig,
+    f: impl FnOnce(&CacheContext) -> R,
+) -> Result<R, Error> {
+    let cache = CacheContext::new(config)?;
+    let result = f(&cache);
+    drop(cache);
+    Ok(result)
+}

@@ -1,0 +1,69 @@
+//! Helpers for tests that need a fresh process: `TWAT_CACHE_DIR` is read when a cache
+//! opens, and the environment cannot be changed safely from a multi-threaded test, so
+//! such tests re-run their own test binary with the environment they need.
+#![allow(dead_code, reason = "each test file uses the helpers it needs")]
+
+use std::path::Path;
+use std::process::Command;
+
+/// Set in the child process: the test body runs its child part and returns.
+pub const CHILD_ENV: &str = "TWAT_CACHE_TEST_CHILD";
+
+/// Whether this process is a child started by [`run_child`].
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// Re-runs exactly `test` in a new process with `TWAT_CACHE_DIR = root` and `envs`,
+/// asserts it succeeded, and returns its standard output.
+pub fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("test binary path"));
+    command
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .env("TWAT_CACHE_DIR", root)
+        .env_remove("TWAT_CACHE_DISABLE");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "child `{test}` failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The value printed by the child as `NAME=value`.
+pub fn reported<'a>(stdout: &'a str, name: &str) -> &'a str {
+    let prefix = format!("{name}=");
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("child did not report {name}:\n{stdout}"))
+}
+
+/// Whether any file exists below `dir`.
+pub fn has_files(dir: &Path) -> bool {
+    walk(dir).next().is_some()
+}
+
+fn walk(dir: &Path) -> impl Iterator<Item = std::path::PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(path) = stack.pop() {
+        if let Ok(entries) = std::fs::read_dir(&path) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    files.into_iter()
+}

@@ -1,0 +1,97 @@
+//! `CacheContext` and `engine_context` over the memory engine (the persistent engines'
+//! contexts are tested in `persistence.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use twat_cache::{CacheConfig, CacheContext, EngineKind, engine_context, get_stats};
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+struct Session {
+    user: String,
+    items: Vec<u32>,
+}
+
+#[test]
+fn get_set_delete_round_trip_any_serde_types() {
+    let cache = CacheContext::new(CacheConfig::builder().build().unwrap()).unwrap();
+    assert_eq!(cache.engine(), EngineKind::Memory);
+    let session = Session {
+        user: "ada".into(),
+        items: vec![1, 2],
+    };
+    assert_eq!(
+        cache.get::<_, Session>("session_data_user123").unwrap(),
+        None
+    );
+    cache.set("session_data_user123", &session).unwrap();
+    assert_eq!(
+        cache.get::<_, Session>("session_data_user123").unwrap(),
+        Some(session.clone())
+    );
+    // Keys are any Serialize type; equal values are equal keys.
+    cache.set(&(1_u8, 2.5_f64), &"tuple").unwrap();
+    assert_eq!(
+        cache.get::<_, String>(&(1_u8, 2.5_f64)).unwrap().as_deref(),
+        Some("tuple")
+    );
+    assert!(cache.delete("session_data_user123").unwrap());
+    assert!(!cache.delete("session_data_user123").unwrap());
+    let stats = cache.stats();
+    assert_eq!(stats.hits, 2);
+    assert_eq!(stats.misses, 1);
+    assert_eq!(stats.size, 1);
+}
+
+#[test]
+fn a_value_of_another_type_is_a_miss_not_a_wrong_value() {
+    let cache = CacheContext::new(CacheConfig::builder().build().unwrap()).unwrap();
+    cache.set("k", &(1_u32, 2_u32, 3_u32)).unwrap();
+    assert_eq!(cache.get::<_, (u32, u32)>("k").unwrap(), None);
+    assert_eq!(cache.stats().errors, 1);
+    // The undecodable entry was removed.
+    assert_eq!(cache.get::<_, (u32, u32, u32)>("k").unwrap(), None);
+}
+
+#[test]
+fn named_contexts_are_registered_while_alive() {
+    let cache = CacheContext::new(
+        CacheConfig::builder()
+            .name("context_test::named")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    cache.set(&1, &1).unwrap();
+    assert_eq!(get_stats(Some("context_test::named")).unwrap().size, 1);
+    twat_cache::clear_cache(Some("context_test::named")).unwrap();
+    assert_eq!(cache.get::<_, i32>(&1).unwrap(), None);
+    drop(cache);
+    assert_eq!(get_stats(Some("context_test::named")), None);
+}
+
+#[test]
+fn ttl_applies_to_context_entries() {
+    let cache = CacheContext::new(
+        CacheConfig::builder()
+            .ttl(Duration::from_millis(40))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    cache.set("k", &1).unwrap();
+    assert_eq!(cache.get::<_, i32>("k").unwrap(), Some(1));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(cache.get::<_, i32>("k").unwrap(), None);
+}
+
+#[test]
+fn engine_context_passes_the_result_through() {
+    let doubled = engine_context(CacheConfig::builder().build().unwrap(), |cache| {
+        cache.set("x", &21).unwrap();
+        cache.get::<_, i32>("x").unwrap().unwrap() * 2
+    })
+    .unwrap();
+    assert_eq!(doubled, 42);
+}
