@@ -1,1 +1,7 @@
-//! Async memoization engine of twat-cache — built by the async-engine issue; nothing here yet.
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod flight;
+mod shard;
+
+pub use cache::AsyncCache;
