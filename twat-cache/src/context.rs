@@ -61,6 +61,10 @@ impl CacheContext {
     /// [`Error::EngineUnavailable`] when the engine's Cargo feature is off, and whatever
     /// the engine fails at while opening: a folder that cannot be created, a folder locked
     /// by another process ([`Error::Locked`]), no cache root.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the public contract takes the configuration by value, like the builder's output"
+    )]
     pub fn new(config: CacheConfig) -> Result<Self, Error> {
         let store = open_store(&config)?;
         if config.name().is_some() {
