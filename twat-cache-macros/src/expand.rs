@@ -157,6 +157,25 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
     };
 
     let body = match runtime {
+        Runtime::Async if fallible => quote! {
+            static __TWAT_CACHE: #p::AsyncMemo<#stored> = #p::AsyncMemo::new();
+            let __twat_key = #p::key(#key);
+            let __twat_run = async move {
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+                if false {
+                    let __twat_return_type: #ret = loop {};
+                    return __twat_return_type;
+                }
+                #block
+            };
+            // Shares errors across a flight when they are `Clone`, else keeps them with
+            // the caller that ran the body (see `TryFlight`).
+            #[allow(unused_imports)]
+            use #p::{OwnErrors as _, SharedErrors as _};
+            (&#p::TryFlight::<_, <#ret as #p::ResultLike>::Err>::new(&__TWAT_CACHE))
+                .try_call(#config, __twat_key, __twat_run)
+                .await
+        },
         Runtime::Async => quote! {
             static __TWAT_CACHE: #p::AsyncMemo<#stored> = #p::AsyncMemo::new();
             let __twat_key = #p::key(#key);

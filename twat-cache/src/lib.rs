@@ -54,7 +54,9 @@ pub mod __private {
 
     pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy};
 
-    pub use crate::memo::{AsyncMemo, MemoryMemo, PersistentMemo, ResultLike, key};
+    pub use crate::memo::{
+        AsyncMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike, SharedErrors, TryFlight, key,
+    };
 }
 
 /// The project README's examples, compiled and run as doctests so they cannot rot.

@@ -120,9 +120,10 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
         }
     }
 
-    /// One call of an `async fn` returning `Result`: `Ok` cached, `Err` returned and not
-    /// cached.
-    pub async fn try_call<E>(
+    /// One call of an `async fn` returning `Result` whose error type is not `Clone`:
+    /// `Ok` cached, `Err` returned and not cached. Concurrent misses of one key each run
+    /// the body (the engine's single-flight shares errors, which needs `E: Clone`).
+    pub async fn try_call_unshared<E>(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
         key: Option<Result<KeyBuf, Error>>,
@@ -131,9 +132,6 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
         let Some(key) = key else { return run.await };
         let entry = self.entry(make);
         match key {
-            #[cfg(feature = "async")]
-            Ok(key) => entry.cache.try_get_or_insert_with(key, run).await,
-            #[cfg(not(feature = "async"))]
             Ok(key) => {
                 if let Some(value) = entry.cache.get(&key) {
                     return Ok(value);
@@ -147,5 +145,105 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 run.await
             }
         }
+    }
+
+    /// One call of an `async fn` returning `Result` with a `Clone` error: `Ok` cached;
+    /// an `Err` is returned to the caller that ran the body and to every caller waiting on
+    /// that computation, and not cached.
+    pub async fn try_call_shared<E: Clone + Send + 'static>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        #[cfg(feature = "async")]
+        {
+            let Some(key) = key else { return run.await };
+            let entry = self.entry(make);
+            match key {
+                Ok(key) => entry.cache.try_get_or_insert_with(key, run).await,
+                Err(err) => {
+                    entry.errors.error(&entry.name, &err);
+                    run.await
+                }
+            }
+        }
+        #[cfg(not(feature = "async"))]
+        {
+            self.try_call_unshared(make, key, run).await
+        }
+    }
+}
+
+/// Picks, at compile time, how a memoized `async fn` returning `Result<V, E>` shares its
+/// errors: generated code calls `(&TryFlight::new(&CACHE)).try_call(..)`, and method
+/// resolution takes [`SharedErrors`] (implemented on `&TryFlight`) when `E: Clone`, else
+/// falls back to [`OwnErrors`] (on `TryFlight`). This is "autoref specialization": it
+/// works because the wrapper names the concrete `E`.
+pub struct TryFlight<'a, V, E> {
+    memo: &'a AsyncMemo<V>,
+    _error: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<V, E> std::fmt::Debug for TryFlight<'_, V, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TryFlight").finish_non_exhaustive()
+    }
+}
+
+impl<'a, V, E> TryFlight<'a, V, E> {
+    /// Wraps the function's cache.
+    #[must_use]
+    pub const fn new(memo: &'a AsyncMemo<V>) -> Self {
+        Self {
+            memo,
+            _error: std::marker::PhantomData,
+        }
+    }
+}
+
+/// The `E: Clone` choice of [`TryFlight`]: single-flight shares the error.
+pub trait SharedErrors<V, E> {
+    /// Runs one call.
+    fn try_call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> impl Future<Output = Result<V, E>>;
+}
+
+impl<V: Clone + Send + Sync + 'static, E: Clone + Send + 'static> SharedErrors<V, E>
+    for &TryFlight<'_, V, E>
+{
+    fn try_call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> impl Future<Output = Result<V, E>> {
+        self.memo.try_call_shared(make, key, run)
+    }
+}
+
+/// The fallback choice of [`TryFlight`]: errors stay with the caller that ran the body.
+pub trait OwnErrors<V, E> {
+    /// Runs one call.
+    fn try_call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> impl Future<Output = Result<V, E>>;
+}
+
+impl<V: Clone + Send + Sync + 'static, E> OwnErrors<V, E> for TryFlight<'_, V, E> {
+    fn try_call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> impl Future<Output = Result<V, E>> {
+        self.memo.try_call_unshared(make, key, run)
     }
 }

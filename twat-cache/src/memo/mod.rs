@@ -12,7 +12,7 @@ mod asynchronous;
 mod memory;
 mod persistent;
 
-pub use asynchronous::AsyncMemo;
+pub use asynchronous::{AsyncMemo, OwnErrors, SharedErrors, TryFlight};
 pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;
 
@@ -35,10 +35,13 @@ pub fn key<K: Serialize + ?Sized>(key: &K) -> Option<Result<KeyBuf, Error>> {
 pub trait ResultLike {
     /// The success type, the one that is cached.
     type Ok;
+    /// The error type.
+    type Err;
 }
 
 impl<T, E> ResultLike for Result<T, E> {
     type Ok = T;
+    type Err = E;
 }
 
 /// Builds the configuration the macro wrote. Its values were validated when the macro

@@ -1,0 +1,146 @@
+//! `#[acache]` (and `#[ucache]` on an `async fn`): awaited results, one computation per
+//! key however many callers await it.
+#![cfg(all(feature = "macros", feature = "async"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use twat_cache::{acache, get_stats, ucache};
+
+static FETCH_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[acache(ttl = 300, maxsize = 1000, name = "tests::fetch")]
+async fn fetch_external_data(url: &str) -> String {
+    FETCH_CALLS.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    format!("data from {url}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_share_one_computation() {
+    let calls: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(fetch_external_data("https://example.org/a")))
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), "data from https://example.org/a");
+    }
+    assert_eq!(FETCH_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        fetch_external_data("https://example.org/a").await,
+        "data from https://example.org/a"
+    );
+    assert_eq!(FETCH_CALLS.load(Ordering::SeqCst), 1);
+    let stats = get_stats(Some("tests::fetch")).unwrap();
+    // Callers that waited for the one computation found no value: they count as misses.
+    assert_eq!(stats.misses, 50);
+    assert_eq!(stats.hits, 1);
+    assert_eq!(stats.inserts, 1);
+}
+
+static CURRENT_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[acache]
+async fn on_current_thread(x: u64) -> u64 {
+    CURRENT_CALLS.fetch_add(1, Ordering::SeqCst);
+    tokio::task::yield_now().await;
+    x * 2
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn works_on_a_current_thread_runtime() {
+    let (a, b, c) = tokio::join!(
+        on_current_thread(4),
+        on_current_thread(4),
+        on_current_thread(5)
+    );
+    assert_eq!((a, b, c), (8, 8, 10));
+    assert_eq!(CURRENT_CALLS.load(Ordering::SeqCst), 2);
+}
+
+static PARSE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[acache]
+async fn parse_later(text: &str) -> Result<u32, String> {
+    PARSE_CALLS.fetch_add(1, Ordering::SeqCst);
+    text.parse::<u32>().map_err(|err| err.to_string())
+}
+
+#[tokio::test]
+async fn ok_is_cached_err_is_not() {
+    assert_eq!(parse_later("7").await, Ok(7));
+    assert_eq!(parse_later("7").await, Ok(7));
+    assert!(parse_later("x").await.is_err());
+    assert!(parse_later("x").await.is_err());
+    assert_eq!(PARSE_CALLS.load(Ordering::SeqCst), 3);
+}
+
+static IO_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// `io::Error` is not `Clone`: errors stay with the caller that ran the body.
+#[acache]
+async fn read_size(name: &str) -> std::io::Result<usize> {
+    IO_CALLS.fetch_add(1, Ordering::SeqCst);
+    if name.is_empty() {
+        return Err(std::io::Error::other("no name"));
+    }
+    Ok(name.len())
+}
+
+#[tokio::test]
+async fn non_clone_errors_work() {
+    assert_eq!(read_size("abc").await.unwrap(), 3);
+    assert_eq!(read_size("abc").await.unwrap(), 3);
+    assert!(read_size("").await.is_err());
+    assert!(read_size("").await.is_err());
+    assert_eq!(IO_CALLS.load(Ordering::SeqCst), 3);
+}
+
+#[acache]
+async fn spawnable(x: u8) -> String {
+    tokio::task::yield_now().await;
+    format!("spawned {x}")
+}
+
+struct Client {
+    base: String,
+}
+
+impl Client {
+    #[acache(skip(self))]
+    async fn get(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+#[tokio::test]
+async fn methods_and_send_futures() {
+    let client = Client {
+        base: "https://h/".into(),
+    };
+    assert_eq!(client.get("x").await, "https://h/x");
+    fn assert_send<T: Send>(value: T) -> T {
+        value
+    }
+    let handle = tokio::spawn(assert_send(spawnable(3)));
+    assert_eq!(handle.await.unwrap(), "spawned 3");
+}
+
+static UNIVERSAL_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[ucache(ttl = 60)]
+async fn universal_async(x: u32) -> u32 {
+    UNIVERSAL_CALLS.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    x + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ucache_on_an_async_fn_uses_the_async_engine() {
+    let calls: Vec<_> = (0..10).map(|_| tokio::spawn(universal_async(1))).collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 2);
+    }
+    // Single-flight across awaits: only the async engine does this.
+    assert_eq!(UNIVERSAL_CALLS.load(Ordering::SeqCst), 1);
+}
