@@ -1,7 +1,13 @@
 //! `#[acache]` (and `#[ucache]` on an `async fn`): awaited results, one computation per
 //! key however many callers await it.
 #![cfg(all(feature = "macros", feature = "async"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "tests fail loudly and child processes report on stdout"
+)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

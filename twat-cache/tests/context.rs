@@ -1,6 +1,12 @@
 //! `CacheContext` and `engine_context` over the memory engine (the persistent engines'
 //! contexts are tested in `persistence.rs`).
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "tests fail loudly and child processes report on stdout"
+)]
 
 use std::time::Duration;
 

@@ -2,21 +2,26 @@
 //! opens, and the environment cannot be changed safely from a multi-threaded test, so
 //! such tests re-run their own test binary with the environment they need.
 #![allow(dead_code, reason = "each test file uses the helpers it needs")]
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use std::path::Path;
 use std::process::Command;
 
 /// Set in the child process: the test body runs its child part and returns.
-pub const CHILD_ENV: &str = "TWAT_CACHE_TEST_CHILD";
+pub(crate) const CHILD_ENV: &str = "TWAT_CACHE_TEST_CHILD";
 
 /// Whether this process is a child started by [`run_child`].
-pub fn is_child() -> bool {
+pub(crate) fn is_child() -> bool {
     std::env::var_os(CHILD_ENV).is_some()
 }
 
 /// Re-runs exactly `test` in a new process with `TWAT_CACHE_DIR = root` and `envs`,
 /// asserts it succeeded, and returns its standard output.
-pub fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
+pub(crate) fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
     let mut command = Command::new(std::env::current_exe().expect("test binary path"));
     command
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
@@ -37,16 +42,20 @@ pub fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
 }
 
 /// The value printed by the child as `NAME=value`.
-pub fn reported<'a>(stdout: &'a str, name: &str) -> &'a str {
+pub(crate) fn reported<'a>(stdout: &'a str, name: &str) -> &'a str {
     let prefix = format!("{name}=");
     stdout
         .lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        // The harness prints `test name ... ` before the child's first line.
+        .find_map(|line| {
+            line.find(prefix.as_str())
+                .map(|at| &line[at + prefix.len()..])
+        })
         .unwrap_or_else(|| panic!("child did not report {name}:\n{stdout}"))
 }
 
 /// Whether any file exists below `dir`.
-pub fn has_files(dir: &Path) -> bool {
+pub(crate) fn has_files(dir: &Path) -> bool {
     walk(dir).next().is_some()
 }
 
