@@ -21,6 +21,7 @@ mod store;
 
 pub use context::{CacheContext, engine_context};
 pub use registry::{cache_names, clear_cache, get_stats};
+pub use twat_cache_core::root::cache_root;
 pub use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, DecodeError, EngineKind, Error, Policy, Stats,
 };
