@@ -177,9 +177,10 @@ where
         if let Lookup::Hit(value) = self.shard(hash).lookup(hash, &key) {
             return value;
         }
-        let Plain(value) = self
-            .single_flight(hash, key, async move { Plain(init.await) })
-            .await;
+        // The slow path is boxed so this future stays small (a hit moves it once, and
+        // its size is what a hit pays for); a miss allocates anyway (the flight).
+        let Plain(value) =
+            Box::pin(self.single_flight(hash, key, async move { Plain(init.await) })).await;
         value
     }
 
@@ -202,7 +203,7 @@ where
         if let Lookup::Hit(value) = self.shard(hash).lookup(hash, &key) {
             return Ok(value);
         }
-        self.single_flight(hash, key, init).await
+        Box::pin(self.single_flight(hash, key, init)).await
     }
 
     /// The slow path: join the key's flight, or lead one, until a result is in hand.

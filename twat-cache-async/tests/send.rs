@@ -39,3 +39,15 @@ async fn futures_can_be_spawned() {
     }
     assert_eq!(cache.len(), 2);
 }
+
+#[test]
+fn a_call_future_is_little_more_than_its_arguments() {
+    // The slow path is boxed on a miss, so a hit only moves the key, the body's future
+    // and a few words.
+    let cache = AsyncCache::<u64, String>::new(&CacheConfig::default());
+    let init = body(1);
+    let init_size = std::mem::size_of_val(&init);
+    let call = cache.get_or_insert_with(1, init);
+    let overhead = std::mem::size_of_val(&call) - init_size;
+    assert!(overhead <= 64, "{overhead} bytes beyond the body's future");
+}
