@@ -15,27 +15,27 @@
 //! not one per key.
 
 use std::any::Any;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use event_listener::Event;
 use parking_lot::Mutex;
 
 /// What a finished flight hands to the callers that joined it.
 enum FlightState<V> {
-    /// The leader is still computing.
-    Running,
     /// The leader's value.
     Value(V),
-    /// The leader's error (a `try_` flight), boxed so one flight type serves every error type.
-    Error(Box<dyn Any + Send>),
+    /// The leader's error (a `try_` flight), boxed so one flight type serves every error
+    /// type; the mutex makes it shareable without asking the error type to be `Sync`.
+    Error(Mutex<Box<dyn Any + Send>>),
     /// The leader was dropped or panicked: waiters retry.
     Abandoned,
 }
 
 /// One computation in progress, shared by its leader and the callers waiting for it.
 pub(crate) struct Flight<V> {
-    state: Mutex<FlightState<V>>,
+    /// Unset while the leader computes; set once, then only read (no lock on the way out).
+    state: OnceLock<FlightState<V>>,
     event: Event,
     /// Callers that joined (counted under the shard lock, read there when the flight ends).
     joined: AtomicUsize,
@@ -44,7 +44,7 @@ pub(crate) struct Flight<V> {
 impl<V: Clone> Flight<V> {
     pub(crate) fn new() -> Self {
         Self {
-            state: Mutex::new(FlightState::Running),
+            state: OnceLock::new(),
             event: Event::new(),
             joined: AtomicUsize::new(0),
         }
@@ -62,32 +62,33 @@ impl<V: Clone> Flight<V> {
 
     /// Publishes the end of the flight and wakes every waiter. Only the first call counts.
     fn publish(&self, state: FlightState<V>) {
-        {
-            let mut current = self.state.lock();
-            if !matches!(*current, FlightState::Running) {
-                return;
-            }
-            *current = state;
+        if self.state.set(state).is_ok() {
+            self.event.notify(usize::MAX);
         }
-        self.event.notify(usize::MAX);
     }
 
     /// Waits for the flight to end. `None`: the leader gave up (or failed with an error
     /// this caller cannot receive), so the caller should retry.
     pub(crate) async fn wait<O: Outcome<V>>(&self) -> Option<O> {
         loop {
-            // Register the listener under the state lock: `publish` changes the state
-            // under the same lock before notifying, so no wake-up can be missed.
-            let listener = {
-                let state = self.state.lock();
-                match &*state {
-                    FlightState::Running => self.event.listen(),
-                    FlightState::Value(value) => return Some(O::from_value(value.clone())),
-                    FlightState::Error(error) => return O::from_shared_error(&**error),
-                    FlightState::Abandoned => return None,
-                }
-            };
+            if let Some(state) = self.state.get() {
+                return Self::received(state);
+            }
+            // Listen, then look again: a `publish` between the first look and `listen`
+            // is seen by the second look, one after it wakes the listener.
+            let listener = self.event.listen();
+            if let Some(state) = self.state.get() {
+                return Self::received(state);
+            }
             listener.await;
+        }
+    }
+
+    fn received<O: Outcome<V>>(state: &FlightState<V>) -> Option<O> {
+        match state {
+            FlightState::Value(value) => Some(O::from_value(value.clone())),
+            FlightState::Error(error) => O::from_shared_error(&**error.lock()),
+            FlightState::Abandoned => None,
         }
     }
 }
@@ -187,7 +188,7 @@ impl<'a, H: FlightHost<K, V>, K, V: Clone> LeaderGuard<'a, H, K, V> {
         }
         let state = match (outcome.value(), outcome.share_error()) {
             (Some(value), _) => FlightState::Value(value.clone()),
-            (None, Some(error)) => FlightState::Error(error),
+            (None, Some(error)) => FlightState::Error(Mutex::new(error)),
             (None, None) => FlightState::Abandoned,
         };
         self.flight.publish(state);
