@@ -1,3 +1,239 @@
-//! PLACEHOLDER: the memory engine's benchmarks are written by its engine issue and replace this file.
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
-fn main() {}
+//! The memory engine against a plain `HashMap`, `cached`'s `#[cached]`, mini-moka, moka
+//! (its `future` cache, the feature the workspace enables)
+//! and quick_cache: hits (one and two threads) and misses, on a seeded workload of
+//! 10 000 `u64` ids mapping to 32-byte `String`s, visited in random order.
+//!
+//! Our cache is driven exactly as `#[mcache]` drives it: the key is the arguments'
+//! postcard bytes (`KeyBuf::encode(&(&id,))`), encoded on every call.
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cached::proc_macro::cached;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use twat_cache_core::{CacheConfig, KeyBuf, Policy};
+use twat_cache_memory::MemoryCache;
+
+const KEYS: usize = 10_000;
+
+/// The cached computation: a 32-byte `String`.
+fn value(id: u64) -> String {
+    format!("{id:032}")
+}
+
+/// 10 000 distinct ids in a seeded random order (visited cyclically).
+fn workload() -> Vec<u64> {
+    let mut rng = SmallRng::seed_from_u64(0x7a7_ca5e);
+    let mut ids: Vec<u64> = (0..KEYS).map(|_| rng.random::<u64>() >> 8).collect();
+    ids.shuffle(&mut rng);
+    ids
+}
+
+#[cached(max_size = 10_000)]
+fn cached_hit(id: u64) -> String {
+    value(id)
+}
+
+#[cached(max_size = 10_000)]
+fn cached_miss(id: u64) -> String {
+    value(id)
+}
+
+fn ours(maxsize: u64) -> MemoryCache<KeyBuf, String> {
+    let config = CacheConfig::builder()
+        .name("bench")
+        .maxsize(maxsize)
+        .policy(Policy::Lru)
+        .build()
+        .unwrap();
+    MemoryCache::new(&config)
+}
+
+#[inline]
+fn ours_call(cache: &MemoryCache<KeyBuf, String>, id: u64) -> String {
+    let key = KeyBuf::encode(&(&id,)).unwrap();
+    cache.get_or_insert_with(key, || value(id))
+}
+
+/// Everything warmed with the whole workload.
+struct Contenders {
+    ids: Vec<u64>,
+    ours: MemoryCache<KeyBuf, String>,
+    map: HashMap<u64, String>,
+    mini_moka: mini_moka::sync::Cache<u64, String>,
+    moka: moka::future::Cache<u64, String>,
+    quick: quick_cache::sync::Cache<u64, String>,
+}
+
+fn contenders() -> Contenders {
+    let ids = workload();
+    let ours = ours(KEYS as u64);
+    let mut map = HashMap::new();
+    let mini_moka = mini_moka::sync::Cache::new(KEYS as u64);
+    let moka = moka::future::Cache::new(KEYS as u64);
+    let quick = quick_cache::sync::Cache::new(KEYS);
+    for &id in &ids {
+        ours_call(&ours, id);
+        map.insert(id, value(id));
+        cached_hit(id);
+        mini_moka.insert(id, value(id));
+        ready(moka.insert(id, value(id)));
+        quick.insert(id, value(id));
+    }
+    mini_moka::sync::ConcurrentCacheExt::sync(&mini_moka);
+    ready(moka.run_pending_tasks());
+    assert_eq!(ours.len(), KEYS, "every key fits: hits only");
+    Contenders {
+        ids,
+        ours,
+        map,
+        mini_moka,
+        moka,
+        quick,
+    }
+}
+
+/// Drives a moka future that completes without waiting (the workspace enables only
+/// moka's `future` feature, so `moka::sync` is not available here).
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+/// Runs `op` over the workload, cycling from a per-run start.
+fn cycle<'a>(ids: &'a [u64], start: usize) -> impl Iterator<Item = u64> + 'a {
+    ids.iter().copied().cycle().skip(start % ids.len())
+}
+
+fn hits(c: &mut Criterion) {
+    let all = contenders();
+    let ids = &all.ids;
+    let mut group = c.benchmark_group("memory/hit");
+    group.throughput(Throughput::Elements(1));
+
+    let mut keys = cycle(ids, 0);
+    group.bench_function(
+        "twat-cache-memory (KeyBuf encode + get_or_insert_with)",
+        |b| {
+            b.iter(|| ours_call(&all.ours, black_box(keys.next().unwrap_or(0))));
+        },
+    );
+    let mut keys = cycle(ids, 0);
+    group.bench_function("HashMap get + clone", |b| {
+        b.iter(|| all.map.get(&black_box(keys.next().unwrap_or(0))).cloned());
+    });
+    let mut keys = cycle(ids, 0);
+    group.bench_function("#[cached(max_size = 10_000)]", |b| {
+        b.iter(|| cached_hit(black_box(keys.next().unwrap_or(0))));
+    });
+    let mut keys = cycle(ids, 0);
+    group.bench_function("mini-moka get", |b| {
+        b.iter(|| all.mini_moka.get(&black_box(keys.next().unwrap_or(0))));
+    });
+    let mut keys = cycle(ids, 0);
+    group.bench_function("moka::future get (polled once)", |b| {
+        b.iter(|| ready(all.moka.get(&black_box(keys.next().unwrap_or(0)))));
+    });
+    let mut keys = cycle(ids, 0);
+    group.bench_function("quick_cache get", |b| {
+        b.iter(|| all.quick.get(&black_box(keys.next().unwrap_or(0))));
+    });
+    group.finish();
+
+    // Two threads, each doing `iters` hits from a different point of the workload; the
+    // time is the wall time of both, so throughput reads as total ops/s.
+    let mut group = c.benchmark_group("memory/hit-2-threads");
+    group.throughput(Throughput::Elements(2));
+    two_threads(&mut group, "twat-cache-memory", ids, |id| {
+        black_box(ours_call(&all.ours, id));
+    });
+    two_threads(&mut group, "#[cached(max_size = 10_000)]", ids, |id| {
+        black_box(cached_hit(id));
+    });
+    two_threads(&mut group, "quick_cache get", ids, |id| {
+        black_box(all.quick.get(&id));
+    });
+    two_threads(&mut group, "moka::future get (polled once)", ids, |id| {
+        black_box(ready(all.moka.get(&id)));
+    });
+    group.finish();
+}
+
+fn two_threads(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    ids: &[u64],
+    op: impl Fn(u64) + Sync,
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let barrier = std::sync::Barrier::new(2);
+            let start = Instant::now();
+            std::thread::scope(|scope| {
+                for thread in 0..2 {
+                    let (barrier, op) = (&barrier, &op);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        for id in cycle(ids, thread * KEYS / 2)
+                            .take(usize::try_from(iters).unwrap_or(usize::MAX))
+                        {
+                            op(id);
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        });
+    });
+}
+
+fn misses(c: &mut Criterion) {
+    // Every call is a new key in a full cache: compute + insert + evict.
+    let mut group = c.benchmark_group("memory/miss");
+    group.throughput(Throughput::Elements(1));
+    let cache = ours(KEYS as u64);
+    let next = AtomicU64::new(1 << 40);
+    group.bench_function(
+        "twat-cache-memory (KeyBuf encode + get_or_insert_with)",
+        |b| {
+            b.iter(|| ours_call(&cache, black_box(next.fetch_add(1, Ordering::Relaxed))));
+        },
+    );
+    let next = AtomicU64::new(1 << 40);
+    group.bench_function("#[cached(max_size = 10_000)]", |b| {
+        b.iter(|| cached_miss(black_box(next.fetch_add(1, Ordering::Relaxed))));
+    });
+    let next = AtomicU64::new(1 << 40);
+    group.bench_function("the computation alone", |b| {
+        b.iter(|| value(black_box(next.fetch_add(1, Ordering::Relaxed))));
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = hits, misses
+}
+criterion_main!(benches);

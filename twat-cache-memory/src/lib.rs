@@ -1,1 +1,8 @@
-//! In-memory engine of twat-cache (LRU, LFU, FIFO, RR, TinyLFU, unbounded; TTL; single-flight) — built by the memory-engine issue; nothing here yet.
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod flight;
+mod store;
+mod tiny;
+
+pub use cache::{EXACT_ORDER_MAX, MemoryCache};

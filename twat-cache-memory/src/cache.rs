@@ -1,0 +1,495 @@
+//! [`MemoryCache`]: shards of [`Store`]s behind `parking_lot` read-write locks, or
+//! mini-moka for TinyLFU, with single-flight on top.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
+
+use crate::flight::{Flight, Join};
+use crate::store::{Found, Kind, SharedLen, Store};
+use crate::tiny::Tiny;
+
+/// Caches with at most this many entries live in one shard, so their eviction order is
+/// exactly the policy's.
+pub const EXACT_ORDER_MAX: u64 = 1024;
+
+/// One shard on its own cache lines, so two threads working on different shards never
+/// write to the same line.
+#[repr(align(128))]
+struct Shard<K, V> {
+    store: RwLock<Store<K, V>>,
+}
+
+enum Backend<K, V> {
+    Sharded(Box<[Shard<K, V>]>),
+    Tiny(Tiny<K, V>),
+}
+
+/// A thread-safe in-memory cache with a bounded size, an eviction policy, an optional
+/// TTL, exact statistics and single-flight [`get_or_insert_with`](Self::get_or_insert_with).
+///
+/// Values are kept as typed Rust values; every read hands out a clone (wrap large values
+/// in an `Arc` to make that cheap).
+///
+/// ```
+/// use twat_cache_core::{CacheConfig, Policy};
+/// use twat_cache_memory::MemoryCache;
+///
+/// let config = CacheConfig::builder().name("squares").maxsize(2).policy(Policy::Lru).build()?;
+/// let cache: MemoryCache<u64, u64> = MemoryCache::new(&config);
+/// assert_eq!(cache.get_or_insert_with(3, || 9), 9); // miss: computed
+/// assert_eq!(cache.get_or_insert_with(3, || unreachable!()), 9); // hit
+/// cache.insert(4, 16);
+/// cache.get(&3); // 3 is now more recent than 4
+/// cache.insert(5, 25); // full: evicts 4, the least recently used
+/// assert_eq!(cache.get(&4), None);
+/// let stats = cache.stats();
+/// assert_eq!((stats.hits, stats.misses, stats.evictions, stats.size), (2, 2, 1, 2));
+/// # Ok::<(), twat_cache_core::ConfigError>(())
+/// ```
+pub struct MemoryCache<K, V> {
+    name: String,
+    policy: Policy,
+    maxsize: Option<u64>,
+    ttl: Option<Duration>,
+    hasher: foldhash::fast::RandomState,
+    shard_mask: usize,
+    backend: Backend<K, V>,
+}
+
+impl<K, V> fmt::Debug for MemoryCache<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shards = match &self.backend {
+            Backend::Sharded(shards) => shards.len(),
+            Backend::Tiny(_) => 1,
+        };
+        f.debug_struct("MemoryCache")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("maxsize", &self.maxsize)
+            .field("ttl", &self.ttl)
+            .field("shards", &shards)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many shards a cache gets: one when the order must be exact, else about eight per
+/// core (a power of two), with at least 256 entries per shard.
+fn shard_count(kind: Kind, capacity: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, NonZeroUsize::get);
+    let wanted = cores.saturating_mul(8).next_power_of_two().clamp(4, 128);
+    match capacity {
+        _ if kind == Kind::Unbounded => wanted,
+        None => wanted,
+        Some(capacity) if capacity as u64 <= EXACT_ORDER_MAX => 1,
+        Some(capacity) => {
+            let by_size = (capacity / 256).max(1);
+            let by_size = 1_usize << (usize::BITS - 1 - by_size.leading_zeros());
+            wanted.min(by_size)
+        }
+    }
+}
+
+/// Runs on drop unless disarmed: the leader's computation panicked or failed, so the
+/// flight is abandoned and its waiters retry.
+struct AbandonOnDrop<'a, K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    cache: &'a MemoryCache<K, V>,
+    hash: u64,
+    flight: &'a Arc<Flight<V>>,
+    armed: bool,
+}
+
+impl<K, V> Drop for AbandonOnDrop<'_, K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.cache.abandon(self.hash, self.flight);
+        self.flight.finish(None);
+    }
+}
+
+impl<K, V> MemoryCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A cache configured by `config`: its name (default `"memory"`), `maxsize` in
+    /// entries (none, or [`Policy::Unbounded`], means unbounded), `ttl` and `policy`.
+    /// Other fields (folder, compress, …) do not apply to memory and are ignored.
+    ///
+    /// The cache is not registered anywhere: the facade registers the caches it builds.
+    #[must_use]
+    pub fn new(config: &CacheConfig) -> Self {
+        let name = config.name().unwrap_or("memory").to_owned();
+        let policy = config.policy();
+        let ttl = config.ttl();
+        let hasher = foldhash::fast::RandomState::default();
+        let maxsize = if policy == Policy::Unbounded {
+            None
+        } else {
+            config.maxsize()
+        };
+        let kind = match policy {
+            Policy::Lru => Kind::Lru,
+            Policy::Lfu => Kind::Lfu,
+            Policy::Fifo => Kind::Fifo,
+            Policy::Random => Kind::Random,
+            Policy::TinyLfu => {
+                return Self {
+                    name,
+                    policy,
+                    maxsize,
+                    ttl,
+                    hasher,
+                    shard_mask: 0,
+                    backend: Backend::Tiny(Tiny::new(maxsize, ttl)),
+                };
+            }
+            // `Policy` is non-exhaustive: anything new falls back to never evicting.
+            _ => Kind::Unbounded,
+        };
+        let kind = if maxsize.is_none() {
+            Kind::Unbounded
+        } else {
+            kind
+        };
+        let capacity = maxsize.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+        let count = shard_count(kind, capacity);
+        let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
+        let shards = (0..count)
+            .map(|index| Shard {
+                store: RwLock::new(Store::new(
+                    kind,
+                    capacity,
+                    shared_len.clone(),
+                    ttl,
+                    hasher.hash_one(index),
+                )),
+            })
+            .collect();
+        Self {
+            name,
+            policy,
+            maxsize,
+            ttl,
+            hasher,
+            shard_mask: count - 1,
+            backend: Backend::Sharded(shards),
+        }
+    }
+
+    /// The name the cache reports (and is registered under by the facade).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The eviction policy in force.
+    #[must_use]
+    pub const fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    #[inline]
+    fn shard<'a>(&self, shards: &'a [Shard<K, V>], hash: u64) -> Option<&'a Shard<K, V>> {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "the shard index only needs the low bits of the hash's upper half"
+        )]
+        let index = (hash >> 32) as usize & self.shard_mask;
+        shards.get(index)
+    }
+
+    /// A clone of the live value under `key`, counting a hit or a miss. Expired entries
+    /// are never returned (they count as misses and are removed).
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<V> {
+        match &self.backend {
+            Backend::Sharded(shards) => self.lookup(shards, self.hasher.hash_one(key), key),
+            Backend::Tiny(tiny) => tiny.get(key),
+        }
+    }
+
+    #[inline]
+    fn lookup(&self, shards: &[Shard<K, V>], hash: u64, key: &K) -> Option<V> {
+        let shard = self.shard(shards, hash)?;
+        let store = shard.store.read();
+        match store.get(hash, key) {
+            Found::Hit(value) => Some(value),
+            Found::Missing => {
+                store.count_miss();
+                None
+            }
+            Found::Expired => {
+                store.count_miss();
+                drop(store);
+                shard.store.write().remove_if_expired(hash, key);
+                None
+            }
+        }
+    }
+
+    /// Stores `value` under `key` (counted as an insert), replacing any previous value.
+    /// A new key in a full cache first evicts per the policy (counted as evictions).
+    pub fn insert(&self, key: K, value: V) {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                let hash = self.hasher.hash_one(&key);
+                if let Some(shard) = self.shard(shards, hash) {
+                    shard.store.write().insert(hash, key, value);
+                }
+            }
+            Backend::Tiny(tiny) => tiny.insert(key, value),
+        }
+    }
+
+    /// Removes the entry under `key`; `true` if there was a live one.
+    pub fn remove(&self, key: &K) -> bool {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                let hash = self.hasher.hash_one(key);
+                self.shard(shards, hash)
+                    .is_some_and(|shard| shard.store.write().remove(hash, key))
+            }
+            Backend::Tiny(tiny) => tiny.remove(key),
+        }
+    }
+
+    /// Removes every entry and resets every counter to zero. Computations running at that
+    /// moment still hand their results to their callers (and store them).
+    pub fn clear(&self) {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                for shard in shards {
+                    shard.store.write().clear();
+                }
+            }
+            Backend::Tiny(tiny) => tiny.clear(),
+        }
+    }
+
+    /// The number of entries held (expired ones not yet removed included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match &self.backend {
+            Backend::Sharded(shards) => shards.iter().map(|shard| shard.store.read().len()).sum(),
+            Backend::Tiny(tiny) => tiny.len(),
+        }
+    }
+
+    /// Whether the cache holds no entries.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of the counters: exact hits, misses, inserts and evictions (expired
+    /// entries removed count as evictions), `errors` (always 0: memory cannot fail),
+    /// `size` in entries and the configured `maxsize` (`None` when unbounded).
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            maxsize: self.maxsize,
+            ..Stats::default()
+        };
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                for shard in shards {
+                    let store = shard.store.read();
+                    let (hits, misses, inserts, evictions) = store.counters();
+                    stats.hits += hits;
+                    stats.misses += misses;
+                    stats.inserts += inserts;
+                    stats.evictions += evictions;
+                    stats.size += store.len() as u64;
+                }
+            }
+            Backend::Tiny(tiny) => {
+                let (hits, misses, inserts, evictions, size) = tiny.counters();
+                stats.hits = hits;
+                stats.misses = misses;
+                stats.inserts = inserts;
+                stats.evictions = evictions;
+                stats.size = size;
+            }
+        }
+        stats
+    }
+
+    /// The value under `key`, or — on a miss — `f()`, stored and returned. Counts exactly
+    /// one hit or one miss per call.
+    ///
+    /// Single-flight: when several threads miss the same key at once, `f` runs in one of
+    /// them and the others block until it is done and share its value. Other keys are
+    /// never blocked by a running `f` (no lock is held while it runs). If `f` panics the
+    /// panic reaches its caller and the key is not poisoned: a waiting thread takes over
+    /// and runs its own `f`, and later calls work normally.
+    ///
+    /// `f` must not call this cache with the same key (it would wait for itself).
+    pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
+        match self.try_get_or_insert_with::<Infallible, _>(key, || Ok(f())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with) for a fallible computation:
+    /// `Ok` values are stored, an `Err` is returned to the caller and not cached.
+    ///
+    /// When the thread computing a key gets `Err`, the threads waiting on that key do not
+    /// share the error: each of them retries, one at a time, by running its own `f`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returned, when this call ran `f` and it failed.
+    pub fn try_get_or_insert_with<E, F: FnOnce() -> Result<V, E>>(
+        &self,
+        key: K,
+        f: F,
+    ) -> Result<V, E> {
+        let hash = self.hasher.hash_one(&key);
+        let found = match &self.backend {
+            Backend::Sharded(shards) => self.lookup(shards, hash, &key),
+            Backend::Tiny(tiny) => tiny.get(&key),
+        };
+        if let Some(value) = found {
+            return Ok(value);
+        }
+        loop {
+            match self.join_or_lead(hash, &key) {
+                Join::Found(value) => return Ok(value),
+                Join::Wait(flight) => {
+                    if let Some(value) = flight.wait() {
+                        return Ok(value);
+                    }
+                    // The leader panicked or failed: try again, perhaps as the leader.
+                }
+                Join::Lead(flight) => {
+                    let mut abandon = AbandonOnDrop {
+                        cache: self,
+                        hash,
+                        flight: &flight,
+                        armed: true,
+                    };
+                    let value = f()?;
+                    abandon.armed = false;
+                    drop(abandon);
+                    self.complete(hash, key, &flight, value.clone());
+                    // After `complete` the flight is out of the table, so nobody new can
+                    // join: clone for the waiters only if there are any.
+                    if Arc::strong_count(&flight) > 1 {
+                        flight.finish(Some(value.clone()));
+                    } else {
+                        flight.finish(None);
+                    }
+                    return Ok(value);
+                }
+            }
+        }
+    }
+
+    fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                let Some(shard) = self.shard(shards, hash) else {
+                    return Join::Lead(Arc::new(Flight::new()));
+                };
+                let mut store = shard.store.write();
+                if let Some(value) = store.peek(hash, key) {
+                    return Join::Found(value);
+                }
+                store.remove_if_expired(hash, key);
+                match store.flights.join_or_lead(hash, key) {
+                    (flight, true) => Join::Lead(flight),
+                    (flight, false) => Join::Wait(flight),
+                }
+            }
+            Backend::Tiny(tiny) => tiny.join_or_lead(hash, key),
+        }
+    }
+
+    fn complete(&self, hash: u64, key: K, flight: &Arc<Flight<V>>, value: V) {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                if let Some(shard) = self.shard(shards, hash) {
+                    let mut store = shard.store.write();
+                    store.insert(hash, key, value);
+                    store.flights.remove(hash, flight);
+                }
+            }
+            Backend::Tiny(tiny) => tiny.complete(hash, key, flight, value),
+        }
+    }
+
+    fn abandon(&self, hash: u64, flight: &Arc<Flight<V>>) {
+        match &self.backend {
+            Backend::Sharded(shards) => {
+                if let Some(shard) = self.shard(shards, hash) {
+                    shard.store.write().flights.remove(hash, flight);
+                }
+            }
+            Backend::Tiny(tiny) => tiny.abandon(hash, flight),
+        }
+    }
+}
+
+impl<K, V> ManagedCache for MemoryCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stats(&self) -> Stats {
+        Self::stats(self)
+    }
+
+    /// Never fails: clearing memory cannot.
+    fn clear(&self) -> Result<(), Error> {
+        Self::clear(self);
+        Ok(())
+    }
+}
+
+impl<K, V> TypedCache<K, V> for MemoryCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn get(&self, key: &K) -> Option<V> {
+        Self::get(self, key)
+    }
+
+    fn insert(&self, key: K, value: V) {
+        Self::insert(self, key, value);
+    }
+
+    fn remove(&self, key: &K) -> bool {
+        Self::remove(self, key)
+    }
+
+    fn clear(&self) {
+        Self::clear(self);
+    }
+
+    fn stats(&self) -> Stats {
+        Self::stats(self)
+    }
+}
