@@ -148,3 +148,55 @@ async fn a_cancelled_waiter_leaves_the_others_alone() {
     assert_eq!(leader.await.unwrap(), 5);
     assert_eq!(patient.await.unwrap(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_cancellations_never_hang_or_poison() {
+    // 16 tasks hammer 8 keys with bodies that sleep; a third of the calls are cut short
+    // by a timeout. Whatever was cut, every key ends with no flight, no waiter, and a
+    // value the next call serves.
+    let cache = Arc::new(AsyncCache::<u64, u64>::new(
+        &CacheConfig::builder().maxsize(4).build().unwrap(),
+    ));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..16_u64)
+        .map(|task| {
+            let (cache, runs) = (Arc::clone(&cache), Arc::clone(&runs));
+            tokio::spawn(async move {
+                let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ task;
+                for _ in 0..200 {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let key = state % 8;
+                    let runs = Arc::clone(&runs);
+                    let call = cache.get_or_insert_with(key, async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                        key * 10
+                    });
+                    if state % 3 == 0 {
+                        let cut = Duration::from_micros(state % 300);
+                        if let Ok(value) = tokio::time::timeout(cut, call).await {
+                            assert_eq!(value, key * 10);
+                        }
+                    } else {
+                        assert_eq!(call.await, key * 10);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!((cache.in_flight(), cache.waiting()), (0, 0));
+    let stats = cache.stats();
+    assert_eq!(stats.hits + stats.misses, 16 * 200);
+    assert!(runs.load(Ordering::SeqCst) as u64 <= stats.misses);
+    for key in 0..8 {
+        assert_eq!(
+            cache.get_or_insert_with(key, async move { key * 10 }).await,
+            key * 10
+        );
+    }
+}
