@@ -174,7 +174,7 @@ async fn random_cancellations_never_hang_or_poison() {
                         tokio::time::sleep(Duration::from_micros(200)).await;
                         key * 10
                     });
-                    if state % 3 == 0 {
+                    if state.is_multiple_of(3) {
                         let cut = Duration::from_micros(state % 300);
                         if let Ok(value) = tokio::time::timeout(cut, call).await {
                             assert_eq!(value, key * 10);
