@@ -193,6 +193,10 @@ impl Core {
     }
 
     fn lookup_cold(&self, key: &[u8]) -> Result<Lookup, Error> {
+        if !is_storable_key(key) {
+            // Never stored (fjall refuses such keys), so never found.
+            return Ok(Lookup::Missing);
+        }
         let epoch = self.epoch.load(Ordering::Relaxed);
         {
             let mut index = self.index.lock();
@@ -266,6 +270,9 @@ impl Core {
     }
 
     fn delete(&self, key: &[u8], durable: bool) -> Result<bool, Error> {
+        if !is_storable_key(key) {
+            return Ok(false);
+        }
         let _stripe = self.stripe(key);
         let existed = self.index.lock().get(key).is_some();
         if existed {
@@ -284,15 +291,7 @@ impl Core {
         expires_at: u64,
         durable: bool,
     ) -> Result<(), Error> {
-        if key.len() > MAX_KEY_LEN {
-            return Err(Error::Encode {
-                what: "key",
-                reason: format!(
-                    "{} bytes; the disk engine stores keys of at most {MAX_KEY_LEN} bytes",
-                    key.len()
-                ),
-            });
-        }
+        check_key(key)?;
         if envelope.len() > MAX_VALUE_LEN {
             return Err(Error::Encode {
                 what: "value",
@@ -439,6 +438,25 @@ impl Core {
     fn stats(&self) -> Stats {
         let size = u64::try_from(self.index.lock().len()).unwrap_or(u64::MAX);
         self.stats.snapshot(size, self.maxsize)
+    }
+}
+
+/// Whether fjall accepts `key`: 1 to 65 535 bytes (it panics otherwise).
+const fn is_storable_key(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LEN
+}
+
+fn check_key(key: &[u8]) -> Result<(), Error> {
+    if is_storable_key(key) {
+        Ok(())
+    } else {
+        Err(Error::Encode {
+            what: "key",
+            reason: format!(
+                "{} bytes; the disk engine stores keys of 1 to {MAX_KEY_LEN} bytes",
+                key.len()
+            ),
+        })
     }
 }
 
