@@ -1,1 +1,14 @@
-//! Content-addressed file engine of twat-cache on cacache — built by the file-engine issue; nothing here yet.
+#![doc = include_str!("../README.md")]
+
+mod cache;
+mod checksum;
+mod layout;
+mod options;
+mod record;
+mod stream;
+mod sweep;
+
+pub use cache::FileCache;
+pub use options::FileCacheOptions;
+pub use stream::{FileReader, FileWriter};
+pub use sweep::SweepReport;

@@ -1,0 +1,412 @@
+//! Streaming access for values larger than memory: [`FileReader`] and [`FileWriter`].
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::sync::Arc;
+
+use twat_cache_core::Error;
+use twat_cache_core::envelope::Flags;
+
+use crate::cache::{Content, EntryKey, Inner, WRITE_CHUNK, backend, corrupt};
+use crate::checksum::Checksum;
+use crate::record::IndexRecord;
+
+/// Streams a raw value into the cache; returned by
+/// [`FileCache::set_writer`](crate::FileCache::set_writer).
+///
+/// Bytes go to a temporary file as they are written (compressed on the fly when the cache
+/// compresses); [`FileWriter::commit`] publishes them atomically. Dropping the writer
+/// without committing leaves the cache as it was.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// # let dir = tempfile::tempdir()?;
+/// # let config = twat_cache_core::CacheConfig::builder().build()?;
+/// # let cache = twat_cache_file::FileCache::open_with(
+/// #     &config, twat_cache_file::FileCacheOptions::new().directory(dir.path()))?;
+/// let mut writer = cache.set_writer(&"big")?;
+/// for block in 0..4_u8 {
+///     writer.write_all(&[block; 1000])?;
+/// }
+/// writer.commit()?;
+///
+/// let mut reader = cache.get_reader(&"big")?.expect("just stored");
+/// let mut bytes = Vec::new();
+/// reader.read_to_end(&mut bytes)?; // errors if the content was damaged
+/// assert_eq!(bytes.len(), 4000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FileWriter {
+    inner: Arc<Inner>,
+    entry: EntryKey,
+    sink: Sink,
+    value_len: u64,
+}
+
+enum Sink {
+    Plain(BufWriter<Counted>),
+    Zstd(zstd::stream::write::Encoder<'static, Counted>),
+}
+
+/// The cacache writer, counting and checksumming stored bytes and never handing it a
+/// huge buffer.
+struct Counted {
+    writer: cacache::SyncWriter,
+    written: u64,
+    checksum: Checksum,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let end = buf.len().min(WRITE_CHUNK);
+        let written = self.writer.write(buf.get(..end).unwrap_or(buf))?;
+        self.checksum.update(buf.get(..written).unwrap_or_default());
+        self.written += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl fmt::Debug for FileWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileWriter")
+            .field("key", &self.entry.hex)
+            .field("written", &self.value_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileWriter {
+    pub(crate) fn new(inner: &Arc<Inner>, entry: EntryKey) -> Result<Self, Error> {
+        let counted = Counted {
+            writer: inner.content_writer()?,
+            written: 0,
+            checksum: Checksum::new(),
+        };
+        let sink = match inner.compression {
+            Some(level) => Sink::Zstd(
+                zstd::stream::write::Encoder::new(counted, level)
+                    .map_err(|err| Error::io(&inner.layout.tmp, err))?,
+            ),
+            None => Sink::Plain(BufWriter::with_capacity(256 * 1024, counted)),
+        };
+        Ok(Self {
+            inner: Arc::clone(inner),
+            entry,
+            sink,
+            value_len: 0,
+        })
+    }
+
+    /// Bytes written so far (before compression).
+    #[must_use]
+    pub const fn written(&self) -> u64 {
+        self.value_len
+    }
+
+    /// Publishes the value: verifies nothing was lost, moves the content into place and
+    /// points the key at it. A value larger than `maxsize` is dropped instead.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] or [`Error::Backend`] when the content or index cannot be written.
+    pub fn commit(self) -> Result<(), Error> {
+        let Self {
+            inner,
+            entry,
+            sink,
+            value_len,
+        } = self;
+        let flags = Flags::RAW;
+        let io_err = |err| Error::io(&inner.layout.tmp, err);
+        let (counted, flags) = match sink {
+            Sink::Plain(buffered) => (
+                buffered.into_inner().map_err(|err| io_err(err.into_error()))?,
+                flags,
+            ),
+            Sink::Zstd(encoder) => (
+                encoder.finish().map_err(io_err)?,
+                flags.union(Flags::COMPRESSED),
+            ),
+        };
+        let Counted {
+            mut writer,
+            written: stored_len,
+            mut checksum,
+        } = counted;
+        if inner.too_big(stored_len) {
+            return Ok(());
+        }
+        writer
+            .write_all(entry.digest.as_bytes())
+            .map_err(io_err)?;
+        checksum.update(entry.digest.as_bytes());
+        let integrity = writer.commit().map_err(backend)?;
+        let content = Content {
+            flags,
+            stored_len,
+            value_len,
+            checksum: checksum.value(),
+            integrity,
+        };
+        inner.publish(&entry, content)
+    }
+}
+
+impl Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = match &mut self.sink {
+            Sink::Plain(writer) => writer.write(buf)?,
+            Sink::Zstd(writer) => writer.write(buf)?,
+        };
+        self.value_len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Plain(writer) => writer.flush(),
+            Sink::Zstd(writer) => writer.flush(),
+        }
+    }
+}
+
+/// Streams a raw value out of the cache; returned by
+/// [`FileCache::get_reader`](crate::FileCache::get_reader).
+///
+/// The content's integrity and length are checked as it streams; damage surfaces as an
+/// [`io::ErrorKind::InvalidData`] error (at the latest instead of the final `Ok(0)`), and
+/// the entry is removed so the next lookup is a miss.
+pub struct FileReader {
+    source: Source,
+}
+
+enum Source {
+    Plain(Verifying),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<Verifying>>),
+}
+
+/// The content file, checksummed as it is read, limited to the payload, checked at the
+/// end.
+struct Verifying {
+    inner: Arc<Inner>,
+    entry: EntryKey,
+    record: IndexRecord,
+    reader: Option<File>,
+    checksum: Checksum,
+    remaining: u64,
+    failed: bool,
+}
+
+impl fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verifying = match &self.source {
+            Source::Plain(verifying) => verifying,
+            Source::Zstd(decoder) => decoder.get_ref().get_ref(),
+        };
+        f.debug_struct("FileReader")
+            .field("key", &verifying.entry.hex)
+            .field("value_len", &verifying.record.value_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileReader {
+    /// Opens the raw entry under `entry`, or `None` when there is no live raw entry.
+    pub(crate) fn open(inner: &Arc<Inner>, entry: EntryKey) -> Result<Option<Self>, Error> {
+        let Some(mut record) = inner.read_record(&entry, true)? else {
+            return Ok(None);
+        };
+        let mut retried = false;
+        let reader = loop {
+            let path = inner.layout.content_path(&record.integrity);
+            match File::open(&path) {
+                Ok(reader) => break reader,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    match inner.read_record(&entry, false)? {
+                        Some(current) if current.integrity == record.integrity => {
+                            let why = corrupt(&entry.hex, "content file is missing");
+                            inner.discard(&entry, &record, &why);
+                            return Ok(None);
+                        }
+                        Some(current) if !retried => {
+                            record = current;
+                            retried = true;
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+                Err(err) => return Err(Error::io(&path, err)),
+            }
+        };
+        if !record.header.flags.contains(Flags::RAW) {
+            let why = corrupt(
+                &entry.hex,
+                "asked for raw bytes but the entry holds a serialized value",
+            );
+            inner.discard(&entry, &record, &why);
+            return Ok(None);
+        }
+        let compressed = record.header.flags.contains(Flags::COMPRESSED);
+        let verifying = Verifying {
+            inner: Arc::clone(inner),
+            remaining: record.stored_len,
+            entry,
+            record,
+            reader: Some(reader),
+            checksum: Checksum::new(),
+            failed: false,
+        };
+        let source = if compressed {
+            Source::Zstd(
+                zstd::stream::read::Decoder::new(verifying)
+                    .map_err(|err| Error::io(&inner.layout.root, err))?,
+            )
+        } else {
+            Source::Plain(verifying)
+        };
+        Ok(Some(Self { source }))
+    }
+
+    /// The value's length in bytes (after decompression), as recorded when it was stored.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        self.verifying().record.value_len
+    }
+
+    /// Whether the value is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn verifying(&self) -> &Verifying {
+        match &self.source {
+            Source::Plain(verifying) => verifying,
+            Source::Zstd(decoder) => decoder.get_ref().get_ref(),
+        }
+    }
+
+    fn verifying_mut(&mut self) -> &mut Verifying {
+        match &mut self.source {
+            Source::Plain(verifying) => verifying,
+            Source::Zstd(decoder) => decoder.get_mut().get_mut(),
+        }
+    }
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = match &mut self.source {
+            Source::Plain(verifying) => verifying.read(buf),
+            Source::Zstd(decoder) => decoder.read(buf),
+        };
+        match read {
+            Ok(0) if !buf.is_empty() => {
+                // The decoder may stop at the end of its frame without reading our end:
+                // check the rest (nothing may follow) and the integrity before saying EOF.
+                self.verifying_mut().drain_and_check()?;
+                Ok(0)
+            }
+            Ok(read) => Ok(read),
+            Err(err) => {
+                // A zstd error over content that passed no check yet: find out whether the
+                // content is damaged (then the entry is removed) before reporting.
+                let verifying = self.verifying_mut();
+                if !verifying.failed {
+                    let _ = verifying.drain_and_check();
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+impl Verifying {
+    /// Fails the stream: removes the entry and counts the error.
+    fn fail(&mut self, reason: &str) -> io::Error {
+        self.reader = None;
+        self.failed = true;
+        let why = corrupt(&self.entry.hex, reason);
+        self.inner.discard(&self.entry, &self.record, &why);
+        io::Error::new(io::ErrorKind::InvalidData, why.to_string())
+    }
+
+    /// Reads past whatever the consumer did not take, then checks the end.
+    fn drain_and_check(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file cache entry failed its integrity check",
+            ));
+        }
+        if self.remaining > 0 {
+            return Err(self.fail("compressed stream ended before the recorded length"));
+        }
+        self.finish()
+    }
+
+    /// At the end of the payload: reads the key digest suffix, insists on end of file and
+    /// checks the content's integrity.
+    fn finish(&mut self) -> io::Result<()> {
+        let Some(mut reader) = self.reader.take() else {
+            return Ok(());
+        };
+        let expected = self.entry.digest;
+        let mut suffix = vec![0_u8; expected.as_bytes().len()];
+        match reader.read_exact(&mut suffix) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(self.fail("content is shorter than recorded (truncated)"));
+            }
+            Err(err) => return Err(err),
+        }
+        self.checksum.update(&suffix);
+        let mut probe = [0_u8; 1];
+        if reader.read(&mut probe)? != 0 {
+            return Err(self.fail("content is longer than recorded"));
+        }
+        if self.checksum.value() != self.record.checksum {
+            return Err(self.fail("content failed its checksum (damaged on disk)"));
+        }
+        if suffix != expected.as_bytes() {
+            return Err(self.fail("content belongs to another key"));
+        }
+        Ok(())
+    }
+}
+
+impl Read for Verifying {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file cache entry failed its integrity check",
+            ));
+        }
+        if self.remaining == 0 || buf.is_empty() {
+            if self.remaining == 0 {
+                self.finish()?;
+            }
+            return Ok(0);
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(0);
+        };
+        let want = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let (head, _) = buf.split_at_mut(want);
+        let read = reader.read(head)?;
+        self.checksum.update(head.get(..read).unwrap_or_default());
+        if read == 0 {
+            return Err(self.fail("content is shorter than recorded (truncated)"));
+        }
+        self.remaining -= read as u64;
+        Ok(read)
+    }
+}
