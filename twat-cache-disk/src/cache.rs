@@ -793,3 +793,25 @@ fn folder_path(config: &CacheConfig, options: &DiskOptions) -> Result<PathBuf, E
         None => resolve_folder(&folder),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_send_sync_and_object_safe() {
+        fn assert_send_sync<T: Send + Sync + std::fmt::Debug>() {}
+        assert_send_sync::<DiskCache>();
+        let root = tempfile::tempdir().unwrap();
+        let config = CacheConfig::builder().name("objects").build().unwrap();
+        let options = DiskOptions {
+            root: Some(root.path().to_path_buf()),
+            ..DiskOptions::default()
+        };
+        let cache = Arc::new(DiskCache::open_with(&config, &options).unwrap());
+        let bytes: Arc<dyn ByteStore> = cache.clone();
+        let managed: Arc<dyn ManagedCache> = cache;
+        assert_eq!(bytes.kind(), EngineKind::Disk);
+        assert_eq!(managed.name(), "objects");
+    }
+}

@@ -3,7 +3,17 @@
 
 mod common;
 
-use common::{child_root, config, open, spawn_child};
+use common::{child_root, config, open, options, spawn_child};
+use twat_cache_core::CacheConfig;
+use twat_cache_disk::DiskCache;
+
+/// A config with a name and no folder: the folder is derived from the name.
+fn unfoldered() -> CacheConfig {
+    CacheConfig::builder()
+        .name("my_app::reports")
+        .build()
+        .unwrap()
+}
 
 fn report(id: u32) -> Vec<String> {
     (0..id % 7)
@@ -40,10 +50,12 @@ fn reopen_in_the_same_process_serves_stored_entries() {
 /// Child side of `a_second_process_reads_what_the_first_wrote`.
 #[test]
 fn child_writes_reports_and_exits() {
-    let Some(root) = child_root() else {
+    if child_root().is_none() {
         return; // only does something when re-run as a child
-    };
-    let cache = open(&root, config("reports", "report_cache"));
+    }
+    // The plain `open`: the root comes from TWAT_CACHE_DIR, the folder from the name.
+    let cache = DiskCache::open(&unfoldered()).unwrap();
+    assert!(cache.path().ends_with("my_app__reports"));
     for id in 0..100_u32 {
         cache.set(&id, &report(id)).unwrap();
     }
@@ -56,7 +68,7 @@ fn a_second_process_reads_what_the_first_wrote() {
         .wait()
         .unwrap();
     assert!(status.success());
-    let cache = open(root.path(), config("reports", "report_cache"));
+    let cache = DiskCache::open_with(&unfoldered(), &options(root.path())).unwrap();
     assert!(!cache.is_fallback());
     for id in 0..100_u32 {
         assert_eq!(cache.get::<_, Vec<String>>(&id).unwrap(), Some(report(id)));

@@ -77,3 +77,18 @@ fn remove_expired_on_demand() {
     cache.remove_expired().unwrap();
     assert_eq!(cache.stats().size, 0);
 }
+
+#[test]
+fn expiry_is_checked_on_disk_reads_too() {
+    let root = tempfile::tempdir().unwrap();
+    let no_front = twat_cache_disk::DiskOptions {
+        front_bytes: 0,
+        ..common::options(root.path())
+    };
+    let cfg = config("no_front", "ttl_no_front").ttl(TTL).build().unwrap();
+    let cache = twat_cache_disk::DiskCache::open_with(&cfg, &no_front).unwrap();
+    cache.set(&1_u8, &1_u8).unwrap();
+    assert_eq!(cache.get::<_, u8>(&1_u8).unwrap(), Some(1));
+    std::thread::sleep(TTL * 2);
+    assert_eq!(cache.get::<_, u8>(&1_u8).unwrap(), None);
+}

@@ -36,11 +36,13 @@ pub(crate) fn child_root() -> Option<PathBuf> {
     std::env::var_os(CHILD_ROOT_ENV).map(PathBuf::from)
 }
 
-/// Re-runs this test binary for the single test `test_name`, as a child rooted at `root`.
+/// Re-runs this test binary for the single test `test_name`, as a child rooted at `root`
+/// (also its `TWAT_CACHE_DIR`).
 pub(crate) fn spawn_child(test_name: &str, root: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ROOT_ENV, root)
+        .env(twat_cache_core::root::CACHE_DIR_ENV, root)
         .spawn()
         .unwrap()
 }
