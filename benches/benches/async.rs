@@ -126,6 +126,10 @@ fn hits(c: &mut Criterion) {
                 .await)
         });
     });
+    // What the key costs by itself: the part of the line above that is not the cache.
+    group.bench_function("keybuf_encode_alone", |b| {
+        b.iter_custom(|iters| timed_hits!(rt, ids, iters, |id| KeyBuf::encode(&(&id,)).unwrap()));
+    });
     group.finish();
 }
 
