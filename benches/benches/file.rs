@@ -10,7 +10,10 @@
 //!   (the stored sizes are printed once).
 //!
 //! Run: `cargo bench -p twat-cache-benches --bench file -- --warm-up-time 1 --measurement-time 3`
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -176,7 +179,11 @@ fn compression(c: &mut Criterion) {
             b.iter(|| black_box(cache.get_raw(black_box(&"samples")).unwrap().unwrap()));
         });
         group.bench_function(BenchmarkId::new("set_raw_1MiB", label), |b| {
-            b.iter(|| cache.set_raw(black_box(&"samples"), black_box(&bytes)).unwrap());
+            b.iter(|| {
+                cache
+                    .set_raw(black_box(&"samples"), black_box(&bytes))
+                    .unwrap()
+            });
         });
     }
     group.finish();

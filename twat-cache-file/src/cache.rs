@@ -28,8 +28,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::envelope::{Flags, Header};
 use twat_cache_core::{
-    ByteStore, CacheConfig, DecodeError, Digest, DigestAlgorithm, EngineKind, Error,
-    ManagedCache, Namespace, Stats, StatsCounter, decode_value, encode_value,
+    ByteStore, CacheConfig, DecodeError, Digest, DigestAlgorithm, EngineKind, Error, ManagedCache,
+    Namespace, Stats, StatsCounter, decode_value, encode_value,
 };
 
 use crate::checksum::Checksum;
@@ -480,7 +480,9 @@ impl Inner {
         let resolution = self.options.recency_resolution_period();
         if !resolution.is_zero()
             && let Ok(modified) = file.metadata().and_then(|meta| meta.modified())
-            && now.duration_since(modified).is_ok_and(|age| age < resolution)
+            && now
+                .duration_since(modified)
+                .is_ok_and(|age| age < resolution)
         {
             return;
         }
@@ -639,7 +641,9 @@ impl Inner {
         self.counter.insert();
         let suffix = entry.digest.as_bytes().len();
         let added = record.footprint(suffix);
-        let removed = previous.as_ref().map_or(0, |previous| previous.footprint(suffix));
+        let removed = previous
+            .as_ref()
+            .map_or(0, |previous| previous.footprint(suffix));
         {
             let mut usage = self.usage.lock();
             if let Some(usage) = usage.as_mut() {
@@ -751,9 +755,10 @@ impl Inner {
         let Some(maxsize) = self.maxsize else {
             return;
         };
-        let due = self.usage.lock().is_none_or(|usage| {
-            usage.bytes > maxsize || usage.written_since_scan > maxsize / 4
-        });
+        let due = self
+            .usage
+            .lock()
+            .is_none_or(|usage| usage.bytes > maxsize || usage.written_since_scan > maxsize / 4);
         if due && let Err(err) = self.sweep() {
             self.counter.error(&self.name, &err);
         }
@@ -780,8 +785,12 @@ fn unpack(record: &IndexRecord, stored: Vec<u8>) -> Result<Vec<u8>, String> {
     if !record.header.flags.contains(Flags::COMPRESSED) {
         return Ok(stored);
     }
-    let capacity = usize::try_from(record.value_len)
-        .map_err(|_| format!("recorded length {} does not fit in memory", record.value_len))?;
+    let capacity = usize::try_from(record.value_len).map_err(|_| {
+        format!(
+            "recorded length {} does not fit in memory",
+            record.value_len
+        )
+    })?;
     let payload = zstd::bulk::decompress(&stored, capacity)
         .map_err(|err| format!("zstd payload does not decompress: {err}"))?;
     if payload.len() == capacity {

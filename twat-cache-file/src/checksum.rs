@@ -37,7 +37,9 @@ mod tests {
 
     #[test]
     fn streaming_equals_one_shot_and_sees_one_flipped_bit() {
-        let bytes: Vec<u8> = (0..10_000_u32).map(|i| u8::try_from(i % 251).unwrap()).collect();
+        let bytes: Vec<u8> = (0..10_000_u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let mut whole = Checksum::new();
         whole.update(&bytes);
         let mut parts = Checksum::new();

@@ -125,7 +125,9 @@ impl FileWriter {
         let io_err = |err| Error::io(&inner.layout.tmp, err);
         let (counted, flags) = match sink {
             Sink::Plain(buffered) => (
-                buffered.into_inner().map_err(|err| io_err(err.into_error()))?,
+                buffered
+                    .into_inner()
+                    .map_err(|err| io_err(err.into_error()))?,
                 flags,
             ),
             Sink::Zstd(encoder) => (
@@ -141,9 +143,7 @@ impl FileWriter {
         if inner.too_big(stored_len) {
             return Ok(());
         }
-        writer
-            .write_all(entry.digest.as_bytes())
-            .map_err(io_err)?;
+        writer.write_all(entry.digest.as_bytes()).map_err(io_err)?;
         checksum.update(entry.digest.as_bytes());
         let integrity = writer.commit().map_err(backend)?;
         let content = Content {
@@ -314,13 +314,13 @@ impl Read for FileReader {
             }
             Ok(read) => Ok(read),
             Err(err) => {
-                // A zstd error over content that passed no check yet: find out whether the
-                // content is damaged (then the entry is removed) before reporting.
-                let verifying = self.verifying_mut();
-                if !verifying.failed {
-                    let _ = verifying.drain_and_check();
+                // A zstd error over content not yet checked: read the rest to learn
+                // whether the content is damaged (then the entry is removed and that is
+                // the error to report) or the failure was something else.
+                match self.verifying_mut().drain_and_check() {
+                    Err(check) if check.kind() == io::ErrorKind::InvalidData => Err(check),
+                    _ => Err(err),
                 }
-                Err(err)
             }
         }
     }
@@ -336,7 +336,7 @@ impl Verifying {
         io::Error::new(io::ErrorKind::InvalidData, why.to_string())
     }
 
-    /// Reads past whatever the consumer did not take, then checks the end.
+    /// Reads (and checksums) whatever the decoder did not take, then checks the end.
     fn drain_and_check(&mut self) -> io::Result<()> {
         if self.failed {
             return Err(io::Error::new(
@@ -344,10 +344,11 @@ impl Verifying {
                 "file cache entry failed its integrity check",
             ));
         }
-        if self.remaining > 0 {
-            return Err(self.fail("compressed stream ended before the recorded length"));
+        let leftover = io::copy(self, &mut io::sink())?;
+        if leftover > 0 {
+            return Err(self.fail("data follows the end of the compressed stream"));
         }
-        self.finish()
+        Ok(())
     }
 
     /// At the end of the payload: reads the key digest suffix, insists on end of file and

@@ -161,8 +161,7 @@ impl Inner {
         }
         report.bytes = bytes;
         report.orphans = self.remove_orphans(&referenced, self.options.orphan_grace_period())?;
-        report.temporaries =
-            remove_old_files(&self.layout.tmp, self.options.temp_grace_period())?;
+        report.temporaries = remove_old_files(&self.layout.tmp, self.options.temp_grace_period())?;
         self.counter.evict(report.expired + report.evicted);
         *self.usage.lock() = Some(Usage {
             entries: report.entries,
@@ -231,7 +230,10 @@ fn read_dir_if_present(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             .map(|entry| entry.map(|entry| entry.path()))
             .collect::<Result<_, _>>()
             .map_err(|err| Error::io(dir, err)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound || err.kind() == io::ErrorKind::NotADirectory => {
+        Err(err)
+            if err.kind() == io::ErrorKind::NotFound
+                || err.kind() == io::ErrorKind::NotADirectory =>
+        {
             Ok(Vec::new())
         }
         Err(err) => Err(Error::io(dir, err)),
@@ -241,10 +243,10 @@ fn read_dir_if_present(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 fn is_older_than(path: &Path, age: Duration) -> bool {
     age.is_zero()
         || fs::metadata(path)
-        .and_then(|metadata| metadata.modified())
-        .ok()
-        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .is_some_and(|elapsed| elapsed >= age)
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+            .is_some_and(|elapsed| elapsed >= age)
 }
 
 fn remove_old_files(dir: &Path, age: Duration) -> Result<u64, Error> {

@@ -74,7 +74,10 @@ pub fn flip_byte(path: &Path, offset: usize) {
 /// Replaces a (possibly read-only) file's bytes.
 pub fn write_over(path: &Path, content: &[u8]) {
     let mut permissions = std::fs::metadata(path).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false, reason = "tests damage files on purpose")]
+    #[allow(
+        clippy::permissions_set_readonly_false,
+        reason = "tests damage files on purpose"
+    )]
     permissions.set_readonly(false);
     std::fs::set_permissions(path, permissions).unwrap();
     std::fs::write(path, content).unwrap();
