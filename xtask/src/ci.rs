@@ -1,8 +1,8 @@
 //! `cargo xtask ci`: what `.ci/run` runs, minus installing system packages.
 
-use xshell::{Shell, cmd};
+use xshell::cmd;
 
-use crate::{lint::Lint, run_step, workspace_root};
+use crate::{lint::Lint, root_shell, run_step};
 
 /// The `ci` command.
 pub(crate) struct Ci;
@@ -11,8 +11,7 @@ impl Ci {
     /// Lints, then runs every test of the workspace with every feature.
     pub(crate) fn run(&self) -> Result<(), String> {
         Lint.run()?;
-        let sh = Shell::new().map_err(|err| err.to_string())?;
-        sh.change_dir(workspace_root());
+        let sh = root_shell()?;
         run_step(
             "cargo test --workspace --all-features",
             &cmd!(sh, "cargo test --workspace --all-features"),

@@ -1,13 +1,16 @@
 //! `cargo xtask lint`: format, clippy, docs, and the README/crate-doc check.
+//!
+//! Every step runs even when an earlier one fails, and all problems are reported together
+//! at the end, so one run shows everything to fix.
 
 use std::path::Path;
 
-use xshell::{Shell, cmd};
+use xshell::cmd;
 
-use crate::{run_step, workspace_root};
+use crate::{root_shell, run_step, workspace_root};
 
 /// Crates that are published and so need a README and crate-level docs.
-const PUBLISHED_CRATES: &[&str] = &[
+pub(crate) const PUBLISHED_CRATES: &[&str] = &[
     "twat-cache",
     "twat-cache-core",
     "twat-cache-memory",
@@ -17,61 +20,156 @@ const PUBLISHED_CRATES: &[&str] = &[
     "twat-cache-macros",
 ];
 
+/// The facade is the crate people depend on: all of its README is "use this crate alone",
+/// so it needs no section saying so.
+const FACADE: &str = "twat-cache";
+
 /// The `lint` command.
 pub(crate) struct Lint;
 
 impl Lint {
-    /// Runs fmt check, clippy with `-D warnings`, rustdoc with `-D warnings` and the
-    /// README check.
+    /// Runs the README/crate-doc check, fmt check, clippy with `-D warnings` and rustdoc with
+    /// `-D warnings`; fails after all of them with every problem found.
     pub(crate) fn run(&self) -> Result<(), String> {
-        let root = workspace_root();
-        check_crate_docs(&root)?;
-        let sh = Shell::new().map_err(|err| err.to_string())?;
-        sh.change_dir(&root);
-        run_step(
-            "cargo fmt --all --check",
-            &cmd!(sh, "cargo fmt --all --check"),
-        )?;
-        run_step(
-            "cargo clippy (all targets, all features, -D warnings)",
-            &cmd!(
-                sh,
-                "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+        let mut failures = crate_doc_problems(&workspace_root());
+        if failures.is_empty() {
+            println!(
+                "xtask: every published crate has a README (with a \"use this crate alone\" section) and crate docs"
+            );
+        }
+        let sh = root_shell()?;
+        let steps = [
+            (
+                "cargo fmt --all --check",
+                cmd!(sh, "cargo fmt --all --check"),
             ),
-        )?;
-        let _rustdocflags = sh.push_env("RUSTDOCFLAGS", "-D warnings");
-        run_step(
-            "cargo doc (-D warnings)",
-            &cmd!(sh, "cargo doc --workspace --no-deps --all-features"),
-        )
+            (
+                "cargo clippy (all targets, all features, -D warnings)",
+                cmd!(
+                    sh,
+                    "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+                ),
+            ),
+            (
+                "cargo doc (-D warnings)",
+                cmd!(sh, "cargo doc --workspace --no-deps --all-features")
+                    .env("RUSTDOCFLAGS", "-D warnings"),
+            ),
+        ];
+        for (label, command) in &steps {
+            if let Err(message) = run_step(label, command) {
+                failures.push(message);
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "lint found {} problem(s):\n  {}",
+                failures.len(),
+                failures.join("\n  ")
+            ))
+        }
     }
 }
 
-/// Every published crate has a README.md and its `lib.rs` opens with crate docs.
-fn check_crate_docs(root: &Path) -> Result<(), String> {
+/// Every published crate has a README.md with a "use this crate alone" section, and its
+/// `lib.rs` opens with crate docs. Returns every problem found.
+fn crate_doc_problems(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for name in PUBLISHED_CRATES {
         let dir = root.join(name);
-        if !dir.join("README.md").is_file() && *name != "twat-cache" {
-            problems.push(format!("{name}: no README.md"));
+        match std::fs::read_to_string(dir.join("README.md")) {
+            Ok(readme) => problems.extend(readme_problems(name, &readme)),
+            Err(err) => problems.push(format!("{name}: cannot read README.md: {err}")),
         }
-        let lib = dir.join("src/lib.rs");
-        match std::fs::read_to_string(&lib) {
-            Ok(text) => {
-                let first = text.lines().find(|line| !line.trim().is_empty());
-                let documented =
-                    first.is_some_and(|line| line.starts_with("//!") || line.starts_with("#![doc"));
-                if !documented {
-                    problems.push(format!("{name}: src/lib.rs does not start with crate docs"));
-                }
-            }
+        match std::fs::read_to_string(dir.join("src/lib.rs")) {
+            Ok(lib) => problems.extend(crate_docs_problem(name, &lib)),
             Err(err) => problems.push(format!("{name}: cannot read src/lib.rs: {err}")),
         }
     }
-    if problems.is_empty() {
-        println!("xtask: every crate has a README and crate docs");
-        Ok(())
+    problems
+}
+
+/// What is wrong with crate `name`'s README text: it must have a section (a Markdown
+/// heading) with the word "alone" in it, any case — "## Use this crate alone". The facade
+/// is exempt (see [`FACADE`]).
+fn readme_problems(name: &str, readme: &str) -> Option<String> {
+    if name == FACADE || readme.lines().any(is_alone_heading) {
+        None
     } else {
-        Err(problems.join("\n"))
+        Some(format!(
+            "{name}: README.md has no \"use this crate alone\" section (a heading with the word \"alone\", e.g. `## Use this crate alone`)"
+        ))
+    }
+}
+
+/// A Markdown heading containing the word "alone" (not "standalone").
+fn is_alone_heading(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with('#')
+        && line
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word.eq_ignore_ascii_case("alone"))
+}
+
+/// Crate `name`'s `lib.rs` must start with crate docs (`//!` or `#![doc = …]`).
+fn crate_docs_problem(name: &str, lib: &str) -> Option<String> {
+    let first = lib.lines().find(|line| !line.trim().is_empty());
+    let documented =
+        first.is_some_and(|line| line.starts_with("//!") || line.starts_with("#![doc"));
+    (!documented).then(|| format!("{name}: src/lib.rs does not start with crate docs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heading_with_alone_passes_in_any_case() {
+        for heading in ["## Use this crate alone", "### USE IT ALONE", "# Alone"] {
+            let readme = format!("# twat-cache-core\n\nText.\n\n{heading}\n\n```rust\n```\n");
+            assert_eq!(
+                readme_problems("twat-cache-core", &readme),
+                None,
+                "{heading}"
+            );
+        }
+    }
+
+    #[test]
+    fn alone_outside_a_heading_or_inside_a_word_does_not_count() {
+        let readme = "# twat-cache-disk\n\nYou can use it alone.\n\n```rust,standalone_crate\n```\n## Standalone\n";
+        let problem = readme_problems("twat-cache-disk", readme);
+        assert!(
+            problem
+                .as_deref()
+                .is_some_and(|p| p.starts_with("twat-cache-disk: README.md has no")),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn the_facade_needs_no_alone_section() {
+        assert_eq!(readme_problems(FACADE, "# twat-cache\n"), None);
+    }
+
+    #[test]
+    fn crate_docs_must_open_lib_rs() {
+        assert_eq!(crate_docs_problem("a", "\n//! Docs.\n"), None);
+        assert_eq!(
+            crate_docs_problem("a", "#![doc = include_str!(\"../README.md\")]\n"),
+            None
+        );
+        assert!(crate_docs_problem("a", "use std::fmt;\n//! late\n").is_some());
+        assert!(crate_docs_problem("a", "").is_some());
+    }
+
+    #[test]
+    fn every_problem_of_every_crate_is_reported() {
+        let root = std::env::temp_dir().join(format!("xtask-lint-{}", std::process::id()));
+        let problems = crate_doc_problems(&root);
+        // No crate folder exists there: a README and a lib.rs problem for each crate.
+        assert_eq!(problems.len(), 2 * PUBLISHED_CRATES.len(), "{problems:#?}");
     }
 }
