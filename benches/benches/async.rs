@@ -133,6 +133,70 @@ fn hits(c: &mut Criterion) {
     group.finish();
 }
 
+/// Runs `op` over `ids` on two threads at once (each in its own current-thread runtime),
+/// `iters` calls per thread, and returns the wall time: one iteration is a pair of calls,
+/// one per thread (`Throughput::Elements(2)`), so a cache that scales shows the same time
+/// per iteration as one thread's single call.
+fn two_threads<Op, Fut>(ids: &[u64], iters: u64, op: Op) -> Duration
+where
+    Op: Fn(u64) -> Fut + Sync,
+    Fut: Future,
+{
+    let barrier = std::sync::Barrier::new(3);
+    let per_thread = usize::try_from(iters).unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..2 {
+            let (barrier, op) = (&barrier, &op);
+            scope.spawn(move || {
+                let rt = current_thread();
+                barrier.wait();
+                rt.block_on(async {
+                    let offset = thread * ids.len() / 2;
+                    for &id in ids.iter().cycle().skip(offset).take(per_thread) {
+                        black_box(op(id).await);
+                    }
+                });
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed()
+    })
+}
+
+fn hits_two_threads(c: &mut Criterion) {
+    let ids = workload();
+    let ours: AsyncCache<u64, String> = AsyncCache::new(&config());
+    let moka: moka::future::Cache<u64, String> = moka::future::Cache::new(KEYS as u64 * 2);
+    current_thread().block_on(async {
+        for &id in &ids {
+            ours.insert(id, value(id));
+            moka.insert(id, value(id)).await;
+        }
+        moka.run_pending_tasks().await;
+    });
+    let mut group = c.benchmark_group("async_hit_two_threads");
+    group.throughput(Throughput::Elements(2));
+    group.bench_function("moka_future_get", |b| {
+        b.iter_custom(|iters| {
+            two_threads(&ids, iters, |id| {
+                let moka = &moka;
+                async move { moka.get(&id).await.unwrap() }
+            })
+        });
+    });
+    group.bench_function("ours_u64_get_or_insert_with", |b| {
+        b.iter_custom(|iters| {
+            two_threads(&ids, iters, |id| {
+                ours.get_or_insert_with(id, async move { value(id) })
+            })
+        });
+    });
+    group.finish();
+}
+
 /// Spawns `AWAITERS` tasks running `call`, waits until `arrived` says they all wait, then
 /// times from opening the gate to the last task's result.
 fn release<F, Fut>(rt: &Runtime, call: F, arrived: impl Fn() -> bool) -> Duration
@@ -246,5 +310,5 @@ fn release_awaiters(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hits, release_awaiters);
+criterion_group!(benches, hits, hits_two_threads, release_awaiters);
 criterion_main!(benches);
