@@ -249,3 +249,32 @@ fn name_and_debug() {
     assert_eq!(unnamed.name(), "async");
     assert_eq!(unnamed.stats().maxsize, None);
 }
+
+#[test]
+fn counters_are_exact_under_concurrent_hits() {
+    let cache = AsyncCache::<u64, String>::new(&CacheConfig::default());
+    for key in 0..100 {
+        cache.insert(key, key.to_string());
+    }
+    std::thread::scope(|scope| {
+        for thread in 0..4_u64 {
+            let cache = &cache;
+            scope.spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    for i in 0..10_000_u64 {
+                        let key = (i * 7 + thread) % 100;
+                        let value = cache
+                            .get_or_insert_with(key, async { unreachable!("all cached") })
+                            .await;
+                        assert_eq!(value, key.to_string());
+                    }
+                });
+            });
+        }
+    });
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (40_000, 0));
+}
