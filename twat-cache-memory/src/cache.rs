@@ -12,7 +12,7 @@ use parking_lot::RwLock;
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
 
 use crate::flight::{Flight, Join};
-use crate::store::{Found, Kind, SharedLen, Store};
+use crate::store::{Found, Full, Kind, Meta, Plain, SharedLen, Store};
 use crate::tiny::Tiny;
 
 /// Caches with at most this many entries live in one shard, so their eviction order is
@@ -22,13 +22,154 @@ pub const EXACT_ORDER_MAX: u64 = 1024;
 /// One shard on its own cache lines, so two threads working on different shards never
 /// write to the same line.
 #[repr(align(128))]
-struct Shard<K, V> {
-    store: RwLock<Store<K, V>>,
+struct Shard<K, V, M> {
+    store: RwLock<Store<K, V, M>>,
+}
+
+/// The shards of a native-policy cache, whose entries carry `M`.
+struct Sharded<K, V, M> {
+    shards: Box<[Shard<K, V, M>]>,
+    mask: usize,
+}
+
+impl<K, V, M> Sharded<K, V, M>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    M: Meta,
+{
+    fn new(
+        kind: Kind,
+        capacity: Option<usize>,
+        ttl: Option<Duration>,
+        hasher: &foldhash::fast::RandomState,
+    ) -> Self {
+        let count = shard_count(kind, capacity);
+        let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
+        let shards = (0..count)
+            .map(|index| Shard {
+                store: RwLock::new(Store::new(
+                    kind,
+                    capacity,
+                    shared_len.clone(),
+                    ttl,
+                    hasher.clone(),
+                    hasher.hash_one(index),
+                )),
+            })
+            .collect();
+        Self {
+            shards,
+            mask: count - 1,
+        }
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> Option<&Shard<K, V, M>> {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "the shard index only needs the low bits of the hash's upper half"
+        )]
+        let index = (hash >> 32) as usize & self.mask;
+        self.shards.get(index)
+    }
+
+    #[inline]
+    fn lookup(&self, hash: u64, key: &K) -> Option<V> {
+        let shard = self.shard(hash)?;
+        let store = shard.store.read();
+        match store.get(hash, key) {
+            Found::Hit(value) => Some(value),
+            Found::Missing => {
+                store.count_miss();
+                None
+            }
+            Found::Expired => {
+                store.count_miss();
+                drop(store);
+                shard.store.write().remove_if_expired(hash, key);
+                None
+            }
+        }
+    }
+
+    fn insert(&self, hash: u64, key: K, value: V) {
+        if let Some(shard) = self.shard(hash) {
+            shard.store.write().insert(hash, key, value);
+        }
+    }
+
+    fn remove(&self, hash: u64, key: &K) -> bool {
+        self.shard(hash)
+            .is_some_and(|shard| shard.store.write().remove(hash, key))
+    }
+
+    fn clear(&self) {
+        for shard in &self.shards {
+            shard.store.write().clear();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.store.read().len())
+            .sum()
+    }
+
+    fn add_counters(&self, stats: &mut Stats) {
+        for shard in &self.shards {
+            let store = shard.store.read();
+            let (hits, misses, inserts, evictions) = store.counters();
+            stats.hits += hits;
+            stats.misses += misses;
+            stats.inserts += inserts;
+            stats.evictions += evictions;
+            stats.size += store.len() as u64;
+        }
+    }
+
+    fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
+        let Some(shard) = self.shard(hash) else {
+            return Join::Lead(u64::MAX);
+        };
+        let mut store = shard.store.write();
+        if let Some(value) = store.peek_or_purge(hash, key) {
+            return Join::Found(value);
+        }
+        store.flights.join_or_lead(hash, key)
+    }
+
+    fn complete(&self, hash: u64, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
+        let shard = self.shard(hash)?;
+        let mut store = shard.store.write();
+        store.insert(hash, key, value);
+        store.flights.finish(ticket)
+    }
+
+    fn abandon(&self, hash: u64, ticket: u64) -> Option<Arc<Flight<V>>> {
+        self.shard(hash)?.store.write().flights.finish(ticket)
+    }
 }
 
 enum Backend<K, V> {
-    Sharded(Box<[Shard<K, V>]>),
+    /// LRU, FIFO, RR, unbounded without TTL: entries are key, value and stamp only.
+    Plain(Sharded<K, V, Plain>),
+    /// LFU, or any native policy with a TTL: entries also carry frequency and expiry.
+    Full(Sharded<K, V, Full>),
     Tiny(Tiny<K, V>),
+}
+
+/// Runs `$body` with `$sharded` bound to whichever sharded backend `$backend` is, or
+/// `$tiny` for TinyLFU.
+macro_rules! dispatch {
+    ($backend:expr, $sharded:ident => $body:expr, $tiny:ident => $tiny_body:expr) => {
+        match $backend {
+            Backend::Plain($sharded) => $body,
+            Backend::Full($sharded) => $body,
+            Backend::Tiny($tiny) => $tiny_body,
+        }
+    };
 }
 
 /// A thread-safe in-memory cache with a bounded size, an eviction policy, an optional
@@ -59,16 +200,12 @@ pub struct MemoryCache<K, V> {
     maxsize: Option<u64>,
     ttl: Option<Duration>,
     hasher: foldhash::fast::RandomState,
-    shard_mask: usize,
     backend: Backend<K, V>,
 }
 
 impl<K, V> fmt::Debug for MemoryCache<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shards = match &self.backend {
-            Backend::Sharded(shards) => shards.len(),
-            Backend::Tiny(_) => 1,
-        };
+        let shards = dispatch!(&self.backend, sharded => sharded.shards.len(), _tiny => 1);
         f.debug_struct("MemoryCache")
             .field("name", &self.name)
             .field("policy", &self.policy)
@@ -105,7 +242,7 @@ where
 {
     cache: &'a MemoryCache<K, V>,
     hash: u64,
-    flight: &'a Arc<Flight<V>>,
+    ticket: u64,
     armed: bool,
 }
 
@@ -118,8 +255,9 @@ where
         if !self.armed {
             return;
         }
-        self.cache.abandon(self.hash, self.flight);
-        self.flight.finish(None);
+        if let Some(flight) = self.cache.abandon(self.hash, self.ticket) {
+            flight.finish(None);
+        }
     }
 }
 
@@ -156,7 +294,6 @@ where
                     maxsize,
                     ttl,
                     hasher,
-                    shard_mask: 0,
                     backend: Backend::Tiny(Tiny::new(maxsize, ttl)),
                 };
             }
@@ -169,27 +306,18 @@ where
             kind
         };
         let capacity = maxsize.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
-        let count = shard_count(kind, capacity);
-        let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
-        let shards = (0..count)
-            .map(|index| Shard {
-                store: RwLock::new(Store::new(
-                    kind,
-                    capacity,
-                    shared_len.clone(),
-                    ttl,
-                    hasher.hash_one(index),
-                )),
-            })
-            .collect();
+        let backend = if kind == Kind::Lfu || ttl.is_some() {
+            Backend::Full(Sharded::new(kind, capacity, ttl, &hasher))
+        } else {
+            Backend::Plain(Sharded::new(kind, capacity, ttl, &hasher))
+        };
         Self {
             name,
             policy,
             maxsize,
             ttl,
             hasher,
-            shard_mask: count - 1,
-            backend: Backend::Sharded(shards),
+            backend,
         }
     }
 
@@ -205,91 +333,40 @@ where
         self.policy
     }
 
-    #[inline]
-    fn shard<'a>(&self, shards: &'a [Shard<K, V>], hash: u64) -> Option<&'a Shard<K, V>> {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "the shard index only needs the low bits of the hash's upper half"
-        )]
-        let index = (hash >> 32) as usize & self.shard_mask;
-        shards.get(index)
-    }
-
     /// A clone of the live value under `key`, counting a hit or a miss. Expired entries
     /// are never returned (they count as misses and are removed).
     #[inline]
     pub fn get(&self, key: &K) -> Option<V> {
-        match &self.backend {
-            Backend::Sharded(shards) => self.lookup(shards, self.hasher.hash_one(key), key),
-            Backend::Tiny(tiny) => tiny.get(key),
-        }
-    }
-
-    #[inline]
-    fn lookup(&self, shards: &[Shard<K, V>], hash: u64, key: &K) -> Option<V> {
-        let shard = self.shard(shards, hash)?;
-        let store = shard.store.read();
-        match store.get(hash, key) {
-            Found::Hit(value) => Some(value),
-            Found::Missing => {
-                store.count_miss();
-                None
-            }
-            Found::Expired => {
-                store.count_miss();
-                drop(store);
-                shard.store.write().remove_if_expired(hash, key);
-                None
-            }
-        }
+        dispatch!(&self.backend,
+            sharded => sharded.lookup(self.hasher.hash_one(key), key),
+            tiny => tiny.get(key))
     }
 
     /// Stores `value` under `key` (counted as an insert), replacing any previous value.
     /// A new key in a full cache first evicts per the policy (counted as evictions).
     pub fn insert(&self, key: K, value: V) {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                let hash = self.hasher.hash_one(&key);
-                if let Some(shard) = self.shard(shards, hash) {
-                    shard.store.write().insert(hash, key, value);
-                }
-            }
-            Backend::Tiny(tiny) => tiny.insert(key, value),
-        }
+        dispatch!(&self.backend,
+            sharded => sharded.insert(self.hasher.hash_one(&key), key, value),
+            tiny => tiny.insert(key, value));
     }
 
     /// Removes the entry under `key`; `true` if there was a live one.
     pub fn remove(&self, key: &K) -> bool {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                let hash = self.hasher.hash_one(key);
-                self.shard(shards, hash)
-                    .is_some_and(|shard| shard.store.write().remove(hash, key))
-            }
-            Backend::Tiny(tiny) => tiny.remove(key),
-        }
+        dispatch!(&self.backend,
+            sharded => sharded.remove(self.hasher.hash_one(key), key),
+            tiny => tiny.remove(key))
     }
 
     /// Removes every entry and resets every counter to zero. Computations running at that
     /// moment still hand their results to their callers (and store them).
     pub fn clear(&self) {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                for shard in shards {
-                    shard.store.write().clear();
-                }
-            }
-            Backend::Tiny(tiny) => tiny.clear(),
-        }
+        dispatch!(&self.backend, sharded => sharded.clear(), tiny => tiny.clear());
     }
 
     /// The number of entries held (expired ones not yet removed included).
     #[must_use]
     pub fn len(&self) -> usize {
-        match &self.backend {
-            Backend::Sharded(shards) => shards.iter().map(|shard| shard.store.read().len()).sum(),
-            Backend::Tiny(tiny) => tiny.len(),
-        }
+        dispatch!(&self.backend, sharded => sharded.len(), tiny => tiny.len())
     }
 
     /// Whether the cache holds no entries.
@@ -307,27 +384,16 @@ where
             maxsize: self.maxsize,
             ..Stats::default()
         };
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                for shard in shards {
-                    let store = shard.store.read();
-                    let (hits, misses, inserts, evictions) = store.counters();
-                    stats.hits += hits;
-                    stats.misses += misses;
-                    stats.inserts += inserts;
-                    stats.evictions += evictions;
-                    stats.size += store.len() as u64;
-                }
-            }
-            Backend::Tiny(tiny) => {
-                let (hits, misses, inserts, evictions, size) = tiny.counters();
-                stats.hits = hits;
-                stats.misses = misses;
-                stats.inserts = inserts;
-                stats.evictions = evictions;
-                stats.size = size;
-            }
-        }
+        dispatch!(&self.backend,
+        sharded => sharded.add_counters(&mut stats),
+        tiny => {
+            let (hits, misses, inserts, evictions, size) = tiny.counters();
+            stats.hits = hits;
+            stats.misses = misses;
+            stats.inserts = inserts;
+            stats.evictions = evictions;
+            stats.size = size;
+        });
         stats
     }
 
@@ -363,10 +429,9 @@ where
         f: F,
     ) -> Result<V, E> {
         let hash = self.hasher.hash_one(&key);
-        let found = match &self.backend {
-            Backend::Sharded(shards) => self.lookup(shards, hash, &key),
-            Backend::Tiny(tiny) => tiny.get(&key),
-        };
+        let found = dispatch!(&self.backend,
+            sharded => sharded.lookup(hash, &key),
+            tiny => tiny.get(&key));
         if let Some(value) = found {
             return Ok(value);
         }
@@ -379,23 +444,19 @@ where
                     }
                     // The leader panicked or failed: try again, perhaps as the leader.
                 }
-                Join::Lead(flight) => {
+                Join::Lead(ticket) => {
                     let mut abandon = AbandonOnDrop {
                         cache: self,
                         hash,
-                        flight: &flight,
+                        ticket,
                         armed: true,
                     };
                     let value = f()?;
                     abandon.armed = false;
                     drop(abandon);
-                    self.complete(hash, key, &flight, value.clone());
-                    // After `complete` the flight is out of the table, so nobody new can
-                    // join: clone for the waiters only if there are any.
-                    if Arc::strong_count(&flight) > 1 {
+                    // Waiters share a clone; a flight exists only if someone waited.
+                    if let Some(flight) = self.complete(hash, key, ticket, value.clone()) {
                         flight.finish(Some(value.clone()));
-                    } else {
-                        flight.finish(None);
                     }
                     return Ok(value);
                 }
@@ -404,47 +465,24 @@ where
     }
 
     fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                let Some(shard) = self.shard(shards, hash) else {
-                    return Join::Lead(Arc::new(Flight::new()));
-                };
-                let mut store = shard.store.write();
-                if let Some(value) = store.peek(hash, key) {
-                    return Join::Found(value);
-                }
-                store.remove_if_expired(hash, key);
-                match store.flights.join_or_lead(hash, key) {
-                    (flight, true) => Join::Lead(flight),
-                    (flight, false) => Join::Wait(flight),
-                }
-            }
-            Backend::Tiny(tiny) => tiny.join_or_lead(hash, key),
-        }
+        dispatch!(&self.backend,
+            sharded => sharded.join_or_lead(hash, key),
+            tiny => tiny.join_or_lead(hash, key))
     }
 
-    fn complete(&self, hash: u64, key: K, flight: &Arc<Flight<V>>, value: V) {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                if let Some(shard) = self.shard(shards, hash) {
-                    let mut store = shard.store.write();
-                    store.insert(hash, key, value);
-                    store.flights.remove(hash, flight);
-                }
-            }
-            Backend::Tiny(tiny) => tiny.complete(hash, key, flight, value),
-        }
+    /// Stores the leader's value and ends its flight, returning the flight if anyone
+    /// waits on it.
+    fn complete(&self, hash: u64, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
+        dispatch!(&self.backend,
+            sharded => sharded.complete(hash, key, ticket, value),
+            tiny => tiny.complete(key, ticket, value))
     }
 
-    fn abandon(&self, hash: u64, flight: &Arc<Flight<V>>) {
-        match &self.backend {
-            Backend::Sharded(shards) => {
-                if let Some(shard) = self.shard(shards, hash) {
-                    shard.store.write().flights.remove(hash, flight);
-                }
-            }
-            Backend::Tiny(tiny) => tiny.abandon(hash, flight),
-        }
+    /// Ends the leader's flight without a value, returning the flight if anyone waits.
+    fn abandon(&self, hash: u64, ticket: u64) -> Option<Arc<Flight<V>>> {
+        dispatch!(&self.backend,
+            sharded => sharded.abandon(hash, ticket),
+            tiny => tiny.abandon(ticket))
     }
 }
 

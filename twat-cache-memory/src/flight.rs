@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use parking_lot::{Condvar, Mutex};
 
 /// The state of one running computation.
@@ -62,46 +61,69 @@ pub(crate) enum Join<V> {
     Found(V),
     /// Another caller is computing it: wait on this flight.
     Wait(Arc<Flight<V>>),
-    /// Compute it: this caller leads the flight.
-    Lead(Arc<Flight<V>>),
+    /// Compute it: this caller leads the flight (registered under `ticket`).
+    Lead(u64),
 }
 
-/// The running computations of one shard, by key.
+/// One running computation: who leads it, for which key, and — once someone waits —
+/// the flight to wake them through (allocated only when a second caller arrives, so an
+/// uncontended miss allocates nothing here).
+struct Running<K, V> {
+    ticket: u64,
+    hash: u64,
+    key: K,
+    flight: Option<Arc<Flight<V>>>,
+}
+
+/// The running computations of one shard. Rarely more than a handful at once, so a
+/// `Vec` scanned linearly beats a hash table (no tombstones, no rehashing).
 pub(crate) struct Flights<K, V> {
-    table: HashTable<(u64, K, Arc<Flight<V>>)>,
+    running: Vec<Running<K, V>>,
+    next_ticket: u64,
 }
 
 impl<K: Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            table: HashTable::new(),
+            running: Vec::new(),
+            next_ticket: 0,
         }
     }
 
-    /// Joins the flight for `key`, or starts one (`(flight, true)` for the leader).
-    pub(crate) fn join_or_lead(&mut self, hash: u64, key: &K) -> (Arc<Flight<V>>, bool)
+    /// Joins the computation running for `key` (`Join::Wait`), or registers this caller
+    /// as its leader (`Join::Lead` with the ticket to finish it with).
+    pub(crate) fn join_or_lead(&mut self, hash: u64, key: &K) -> Join<V>
     where
         K: Clone,
     {
-        if let Some((_, _, flight)) = self.table.find(hash, |(h, k, _)| *h == hash && k == key) {
-            return (Arc::clone(flight), false);
+        if let Some(running) = self
+            .running
+            .iter_mut()
+            .find(|running| running.hash == hash && running.key == *key)
+        {
+            let flight = running
+                .flight
+                .get_or_insert_with(|| Arc::new(Flight::new()));
+            return Join::Wait(Arc::clone(flight));
         }
-        let flight = Arc::new(Flight::new());
-        self.table.insert_unique(
+        let ticket = self.next_ticket;
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.running.push(Running {
+            ticket,
             hash,
-            (hash, key.clone(), Arc::clone(&flight)),
-            |(h, _, _)| *h,
-        );
-        (flight, true)
+            key: key.clone(),
+            flight: None,
+        });
+        Join::Lead(ticket)
     }
 
-    /// Removes `flight` (and only it) from the table.
-    pub(crate) fn remove(&mut self, hash: u64, flight: &Arc<Flight<V>>) {
-        if let Ok(entry) = self
-            .table
-            .find_entry(hash, |(_, _, f)| Arc::ptr_eq(f, flight))
-        {
-            entry.remove();
-        }
+    /// Ends the computation registered under `ticket`, returning its flight if anyone
+    /// waits on it (the caller then wakes them).
+    pub(crate) fn finish(&mut self, ticket: u64) -> Option<Arc<Flight<V>>> {
+        let index = self
+            .running
+            .iter()
+            .position(|running| running.ticket == ticket)?;
+        self.running.swap_remove(index).flight
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //!
-//! * `table`: a `hashbrown::HashTable` of entries (key, value, hash, expiry, stamps),
-//!   probed with the hash computed once by the cache (the same hash also picks the
-//!   shard). One probe reaches the value: no index indirection on the hit path.
+//! * `table`: a `hashbrown::HashTable` of entries, probed with the hash computed once by
+//!   the cache (the same hash also picks the shard). One probe reaches the value: no index
+//!   indirection on the hit path. An entry is only key, value and stamp (64 bytes, one
+//!   cache line, for `KeyBuf` keys and `String` values) unless the policy needs a
+//!   frequency or the cache a TTL ([`Meta`]).
 //! * `order`: a min-heap of `(primary, stamp, hash)` eviction keys, as *recorded* when
 //!   they were last pushed. Hits only touch per-entry atomics under the shard's read lock;
 //!   the heap catches up lazily at eviction time (see `Store::evict_one`).
@@ -22,12 +24,15 @@
 //! victim. Otherwise push it back with its current key and pop again. Each hit causes at
 //! most one such re-push, so eviction is amortized `O(log n)`.
 //!
-//! Heap items find their entry by hash and recognise it by its stamp (stamps are unique
-//! within a shard), so items left behind by removals and updates are skipped, and
-//! compacted away when they pile up.
+//! Heap items find their entry by hash and recognise it by its current key (stamps are
+//! unique within a shard, so a current key names one entry). An item that matches no
+//! current key is either stale (its entry left: skipped) or behind (its entry was used
+//! since: the entry's current key is pushed). Items pile up at most as fast as entries
+//! are used and are compacted when the heap outgrows twice the table.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -36,7 +41,7 @@ use hashbrown::HashTable;
 
 use crate::flight::Flights;
 
-/// The native policies (TinyLFU is mini-moka's, see [`crate::tiny`]).
+/// The native policies (TinyLFU is mini-moka's, see `crate::tiny`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Lru,
@@ -53,26 +58,95 @@ impl Kind {
     }
 }
 
-/// The entry count of a sharded cache, alone on its cache line: only inserts and
-/// removals touch it, never hits.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub(crate) struct SharedLen(pub(crate) AtomicUsize);
+/// "Never expires".
+const NEVER: u64 = u64::MAX;
+
+/// What an entry carries besides key, value and stamp: nothing ([`Plain`]) or a
+/// frequency and an expiry ([`Full`]), so that the common case stays small.
+pub(crate) trait Meta: Send + Sync {
+    fn new(expires_at: u64) -> Self;
+    /// Uses while resident, counting the insert.
+    fn frequency(&self) -> u64;
+    /// One more use (hit path, under the read lock).
+    fn bump_frequency(&self);
+    /// One more use (under the write lock).
+    fn bump_frequency_mut(&mut self);
+    /// Nanoseconds since the shard's epoch, or [`NEVER`].
+    fn expires_at(&self) -> u64;
+    fn set_expires_at(&mut self, expires_at: u64);
+}
+
+/// No frequency, no expiry. Zero-sized, and aligned so that a `KeyBuf` + `String` entry
+/// fills exactly one cache line instead of straddling two.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(crate) struct Plain;
+
+impl Meta for Plain {
+    #[inline]
+    fn new(_: u64) -> Self {
+        Self
+    }
+    #[inline]
+    fn frequency(&self) -> u64 {
+        1
+    }
+    #[inline]
+    fn bump_frequency(&self) {}
+    #[inline]
+    fn bump_frequency_mut(&mut self) {}
+    #[inline]
+    fn expires_at(&self) -> u64 {
+        NEVER
+    }
+    #[inline]
+    fn set_expires_at(&mut self, _: u64) {}
+}
+
+/// A frequency (LFU) and an expiry (TTL).
+#[derive(Debug)]
+pub(crate) struct Full {
+    frequency: AtomicU64,
+    expires_at: u64,
+}
+
+impl Meta for Full {
+    #[inline]
+    fn new(expires_at: u64) -> Self {
+        Self {
+            frequency: AtomicU64::new(1),
+            expires_at,
+        }
+    }
+    #[inline]
+    fn frequency(&self) -> u64 {
+        self.frequency.load(Ordering::Relaxed)
+    }
+    #[inline]
+    fn bump_frequency(&self) {
+        self.frequency.fetch_add(1, Ordering::Relaxed);
+    }
+    #[inline]
+    fn bump_frequency_mut(&mut self) {
+        *self.frequency.get_mut() += 1;
+    }
+    #[inline]
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+    #[inline]
+    fn set_expires_at(&mut self, expires_at: u64) {
+        self.expires_at = expires_at;
+    }
+}
 
 /// One entry.
-struct Slot<K, V> {
-    hash: u64,
+struct Slot<K, V, M> {
     key: K,
     value: V,
-    expires_at: Option<Instant>,
     /// Last access (LRU, LFU) or last write (FIFO); readers store it under the read lock.
     stamp: AtomicU64,
-    /// Accesses while resident, counting the insert (LFU); readers bump it.
-    frequency: AtomicU64,
-    /// The eviction key this slot was last pushed to `order` with.
-    recorded: (u64, u64),
-    /// The write stamp of the last insert (validates `expiry` items).
-    inserted: u64,
+    meta: M,
 }
 
 /// What a counted lookup found.
@@ -85,27 +159,39 @@ pub(crate) enum Found<V> {
     Expired,
 }
 
+/// The entry count of a sharded cache, alone on its cache line: only inserts and
+/// removals touch it, never hits.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct SharedLen(pub(crate) AtomicUsize);
+
 /// One shard: entries, policy state, counters and the single-flight table.
-pub(crate) struct Store<K, V> {
+///
+/// `repr(C)` keeps the counters the hit path writes next to the lock word in front of
+/// them, so a hit dirties one cache line of shard state, not two.
+#[repr(C)]
+pub(crate) struct Store<K, V, M> {
+    /// Monotonic stamp source. Readers of LRU/LFU shards bump it on every hit, writers on
+    /// every insert, so `hits = clock - write_stamps` for those policies (one atomic saved
+    /// on the hit path).
+    clock: AtomicU64,
+    /// Hits of policies whose hits do not take a stamp (FIFO, RR, unbounded).
+    hits: AtomicU64,
+    misses: AtomicU64,
     kind: Kind,
     /// `None` when unbounded.
     capacity: Option<usize>,
     /// Set when the cache is sharded: the entry count of every shard together, which
     /// `capacity` then bounds (each shard evicts its own victim when the total is full).
     shared_len: Option<Arc<SharedLen>>,
-    ttl: Option<Duration>,
-    table: HashTable<Slot<K, V>>,
+    ttl_nanos: Option<u64>,
+    epoch: Instant,
+    hasher: foldhash::fast::RandomState,
+    table: HashTable<Slot<K, V, M>>,
     order: BinaryHeap<Reverse<(u64, u64, u64)>>,
     expiry: BinaryHeap<Reverse<(u64, u64)>>,
-    /// Monotonic stamp source. Readers of LRU/LFU shards bump it on every hit, writers on
-    /// every insert, so `hits = clock - write_stamps` for those policies (one atomic saved
-    /// on the hit path).
-    clock: AtomicU64,
     /// Stamps taken by writers (under the write lock).
     write_stamps: u64,
-    /// Hits of policies whose hits do not take a stamp (FIFO, RR, unbounded).
-    hits: AtomicU64,
-    misses: AtomicU64,
     inserts: u64,
     evictions: u64,
     rng: u64,
@@ -113,16 +199,18 @@ pub(crate) struct Store<K, V> {
     pub(crate) flights: Flights<K, V>,
 }
 
-impl<K, V> Store<K, V>
+impl<K, V, M> Store<K, V, M>
 where
-    K: Eq,
+    K: Hash + Eq,
     V: Clone,
+    M: Meta,
 {
     pub(crate) fn new(
         kind: Kind,
         capacity: Option<usize>,
         shared_len: Option<Arc<SharedLen>>,
         ttl: Option<Duration>,
+        hasher: foldhash::fast::RandomState,
         seed: u64,
     ) -> Self {
         let capacity = if kind == Kind::Unbounded {
@@ -131,17 +219,19 @@ where
             capacity
         };
         Self {
+            clock: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
             kind,
             capacity,
             shared_len: capacity.and(shared_len),
-            ttl,
+            ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
+            epoch: Instant::now(),
+            hasher,
             table: HashTable::new(),
             order: BinaryHeap::new(),
             expiry: BinaryHeap::new(),
-            clock: AtomicU64::new(0),
             write_stamps: 0,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
             inserts: 0,
             evictions: 0,
             // xorshift needs a non-zero state
@@ -150,10 +240,20 @@ where
         }
     }
 
+    /// Nanoseconds since this shard's epoch (only read when the cache has a TTL).
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+    }
+
     #[inline]
-    fn find(&self, hash: u64, key: &K) -> Option<&Slot<K, V>> {
-        self.table
-            .find(hash, |slot| slot.hash == hash && slot.key == *key)
+    fn expired(&self, slot: &Slot<K, V, M>) -> bool {
+        let at = slot.meta.expires_at();
+        at != NEVER && self.now() >= at
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, key: &K) -> Option<&Slot<K, V, M>> {
+        self.table.find(hash, |slot| slot.key == *key)
     }
 
     /// The hit path (read lock): a clone of the live value, counting the hit and
@@ -163,20 +263,18 @@ where
         let Some(slot) = self.find(hash, key) else {
             return Found::Missing;
         };
-        if slot.expires_at.is_some_and(|at| Instant::now() >= at) {
+        if self.expired(slot) {
             return Found::Expired;
         }
         match self.kind {
-            Kind::Lru => {
+            Kind::Lru | Kind::Lfu => {
                 // Relaxed is enough: the stamps are only compared under the write lock,
                 // whose acquisition orders them after every reader's release.
                 let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
                 slot.stamp.store(stamp, Ordering::Relaxed);
-            }
-            Kind::Lfu => {
-                let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
-                slot.stamp.store(stamp, Ordering::Relaxed);
-                slot.frequency.fetch_add(1, Ordering::Relaxed);
+                if self.kind == Kind::Lfu {
+                    slot.meta.bump_frequency();
+                }
             }
             Kind::Fifo | Kind::Random | Kind::Unbounded => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
@@ -185,14 +283,15 @@ where
         Found::Hit(slot.value.clone())
     }
 
-    /// A clone of the live value, counting nothing and leaving the order alone (used by
-    /// single-flight re-checks under the write lock).
-    pub(crate) fn peek(&self, hash: u64, key: &K) -> Option<V> {
+    /// Under the write lock, for single-flight: a clone of the live value (counting
+    /// nothing, order untouched), or `None` after removing an expired entry.
+    pub(crate) fn peek_or_purge(&mut self, hash: u64, key: &K) -> Option<V> {
         let slot = self.find(hash, key)?;
-        if slot.expires_at.is_some_and(|at| Instant::now() >= at) {
-            return None;
+        if !self.expired(slot) {
+            return Some(slot.value.clone());
         }
-        Some(slot.value.clone())
+        self.remove_if_expired(hash, key);
+        None
     }
 
     pub(crate) fn count_miss(&self) {
@@ -207,10 +306,11 @@ where
         stamp
     }
 
-    fn current_key(kind: Kind, slot: &Slot<K, V>) -> (u64, u64) {
+    #[inline]
+    fn current_key(kind: Kind, slot: &Slot<K, V, M>) -> (u64, u64) {
         let stamp = slot.stamp.load(Ordering::Relaxed);
         match kind {
-            Kind::Lfu => (slot.frequency.load(Ordering::Relaxed), stamp),
+            Kind::Lfu => (slot.meta.frequency(), stamp),
             _ => (0, stamp),
         }
     }
@@ -221,29 +321,28 @@ where
     pub(crate) fn insert(&mut self, hash: u64, key: K, value: V) {
         self.inserts += 1;
         let stamp = self.next_write_stamp();
-        let now = self.ttl.map(|ttl| (Instant::now(), ttl));
-        let expires_at = now.and_then(|(now, ttl)| now.checked_add(ttl));
+        let now = self.ttl_nanos.map(|_| self.now());
+        let expires_at = match (now, self.ttl_nanos) {
+            (Some(now), Some(ttl)) => now.saturating_add(ttl).min(NEVER - 1),
+            _ => NEVER,
+        };
         let kind = self.kind;
-        if let Some(slot) = self
-            .table
-            .find_mut(hash, |slot| slot.hash == hash && slot.key == key)
-        {
+        if let Some(slot) = self.table.find_mut(hash, |slot| slot.key == key) {
             slot.value = value;
-            slot.expires_at = expires_at;
-            slot.inserted = stamp;
+            slot.meta.set_expires_at(expires_at);
             *slot.stamp.get_mut() = stamp;
             if kind == Kind::Lfu {
-                *slot.frequency.get_mut() += 1;
+                slot.meta.bump_frequency_mut();
             }
             // `order` catches up lazily: the recorded key is now smaller than the current
             // one, which `evict_one` handles.
-            if self.ttl.is_some() {
-                self.expiry.push(Reverse((stamp, hash)));
+            if now.is_some() {
+                self.expiry.push(Reverse((expires_at, hash)));
                 self.compact_expiry();
             }
             return;
         }
-        if let Some((now, _)) = now {
+        if let Some(now) = now {
             self.purge_expired(now);
         }
         if let Some(capacity) = self.capacity {
@@ -254,26 +353,21 @@ where
                 self.evictions += 1;
             }
         }
-        let recorded = (u64::from(kind == Kind::Lfu), stamp);
-        self.table.insert_unique(
-            hash,
-            Slot {
-                hash,
-                key,
-                value,
-                expires_at,
-                stamp: AtomicU64::new(stamp),
-                frequency: AtomicU64::new(1),
-                recorded,
-                inserted: stamp,
-            },
-            |slot| slot.hash,
-        );
+        let slot = Slot {
+            key,
+            value,
+            stamp: AtomicU64::new(stamp),
+            meta: M::new(expires_at),
+        };
+        let (primary, _) = Self::current_key(kind, &slot);
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, slot, |slot| hasher.hash_one(&slot.key));
         if kind.ordered() {
-            self.order.push(Reverse((recorded.0, recorded.1, hash)));
+            self.order.push(Reverse((primary, stamp, hash)));
         }
-        if self.ttl.is_some() {
-            self.expiry.push(Reverse((stamp, hash)));
+        if now.is_some() {
+            self.expiry.push(Reverse((expires_at, hash)));
         }
         if let Some(shared) = &self.shared_len {
             shared.0.fetch_add(1, Ordering::Relaxed);
@@ -289,15 +383,12 @@ where
 
     /// Removes the entry under `key`; `true` if there was a live one.
     pub(crate) fn remove(&mut self, hash: u64, key: &K) -> bool {
-        let Ok(entry) = self
-            .table
-            .find_entry(hash, |slot| slot.hash == hash && slot.key == *key)
-        else {
+        let Ok(entry) = self.table.find_entry(hash, |slot| slot.key == *key) else {
             return false;
         };
         let (slot, _) = entry.remove();
         self.removed_one();
-        let live = slot.expires_at.is_none_or(|at| Instant::now() < at);
+        let live = !self.expired(&slot);
         if !live {
             // it had expired: its removal is an eviction, and the caller saw nothing
             self.evictions += 1;
@@ -307,9 +398,12 @@ where
 
     /// Removes `key` if its entry has expired (counted as an eviction).
     pub(crate) fn remove_if_expired(&mut self, hash: u64, key: &K) {
-        let now = Instant::now();
+        if self.ttl_nanos.is_none() {
+            return;
+        }
+        let now = self.now();
         if let Ok(entry) = self.table.find_entry(hash, |slot| {
-            slot.hash == hash && slot.key == *key && slot.expires_at.is_some_and(|at| now >= at)
+            slot.key == *key && now >= slot.meta.expires_at()
         }) {
             entry.remove();
             self.removed_one();
@@ -390,11 +484,10 @@ where
                 false
             }
             Kind::Lru | Kind::Lfu | Kind::Fifo => {
-                let kind = self.kind;
                 let mut rebuilt = false;
                 loop {
                     let Some(Reverse((primary, stamp, hash))) = self.order.pop() else {
-                        // Cannot happen (every entry has a valid item); recover anyway.
+                        // Cannot happen (every entry has an item); recover anyway.
                         if rebuilt {
                             return false;
                         }
@@ -402,56 +495,72 @@ where
                         rebuilt = true;
                         continue;
                     };
-                    let recorded = (primary, stamp);
-                    let Ok(entry) = self
-                        .table
-                        .find_entry(hash, |slot| slot.hash == hash && slot.recorded == recorded)
-                    else {
-                        continue; // stale item
-                    };
-                    let current = Self::current_key(kind, entry.get());
-                    if current != recorded {
-                        entry.into_mut().recorded = current;
-                        self.order.push(Reverse((current.0, current.1, hash)));
-                        continue;
+                    if self.evict_or_requeue(primary, stamp, hash) {
+                        return true;
                     }
-                    entry.remove();
-                    self.removed_one();
-                    return true;
                 }
             }
         }
     }
 
+    /// Handles one popped `order` item: evicts its entry if the item is still its current
+    /// key (`true`), else re-queues the entry under its current key (or drops a stale
+    /// item).
+    fn evict_or_requeue(&mut self, primary: u64, stamp: u64, hash: u64) -> bool {
+        let kind = self.kind;
+        let item = (primary, stamp);
+        if let Ok(entry) = self
+            .table
+            .find_entry(hash, |slot| Self::current_key(kind, slot) == item)
+        {
+            entry.remove();
+            self.removed_one();
+            return true;
+        }
+        // Behind: the entry was used since. (Stamps only grow, so its current key is
+        // larger.) Stale: the entry left; nothing to push.
+        let hasher = &self.hasher;
+        let requeue = self
+            .table
+            .iter_hash(hash)
+            .filter(|slot| hasher.hash_one(&slot.key) == hash)
+            .map(|slot| Self::current_key(kind, slot))
+            .find(|current| *current > item);
+        if let Some(current) = requeue {
+            self.order.push(Reverse((current.0, current.1, hash)));
+        }
+        false
+    }
+
     /// Removes every expired entry (counted as evictions).
-    fn purge_expired(&mut self, now: Instant) {
-        while let Some(&Reverse((inserted, hash))) = self.expiry.peek() {
+    fn purge_expired(&mut self, now: u64) {
+        while let Some(&Reverse((expires_at, hash))) = self.expiry.peek() {
+            if expires_at > now {
+                break;
+            }
             self.expiry.pop();
-            let Ok(entry) = self
+            if let Ok(entry) = self
                 .table
-                .find_entry(hash, |slot| slot.hash == hash && slot.inserted == inserted)
-            else {
-                continue; // stale
-            };
-            if entry.get().expires_at.is_some_and(|at| now >= at) {
+                .find_entry(hash, |slot| slot.meta.expires_at() == expires_at)
+            {
                 entry.remove();
                 self.removed_one();
                 self.evictions += 1;
-            } else {
-                self.expiry.push(Reverse((inserted, hash)));
-                break;
             }
         }
     }
 
     fn rebuild_order(&mut self) {
         let kind = self.kind;
-        self.order.clear();
-        for slot in &mut self.table {
-            slot.recorded = Self::current_key(kind, slot);
-            self.order
-                .push(Reverse((slot.recorded.0, slot.recorded.1, slot.hash)));
-        }
+        let hasher = &self.hasher;
+        self.order = self
+            .table
+            .iter()
+            .map(|slot| {
+                let (primary, stamp) = Self::current_key(kind, slot);
+                Reverse((primary, stamp, hasher.hash_one(&slot.key)))
+            })
+            .collect();
     }
 
     fn compact_order(&mut self) {
@@ -461,12 +570,25 @@ where
     }
 
     fn compact_expiry(&mut self) {
-        if self.ttl.is_some() && self.expiry.len() > 2 * self.table.len() + 64 {
+        if self.ttl_nanos.is_some() && self.expiry.len() > 2 * self.table.len() + 64 {
+            let hasher = &self.hasher;
             self.expiry = self
                 .table
                 .iter()
-                .map(|slot| Reverse((slot.inserted, slot.hash)))
+                .map(|slot| Reverse((slot.meta.expires_at(), hasher.hash_one(&slot.key))))
                 .collect();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twat_cache_core::KeyBuf;
+
+    #[test]
+    fn a_plain_macro_entry_fills_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot<KeyBuf, String, Plain>>(), 64);
+        assert_eq!(std::mem::align_of::<Slot<KeyBuf, String, Plain>>(), 64);
     }
 }

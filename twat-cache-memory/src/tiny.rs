@@ -119,19 +119,16 @@ where
         if let Some(value) = self.cache.get(key) {
             return Join::Found(value);
         }
-        match flights.join_or_lead(hash, key) {
-            (flight, true) => Join::Lead(flight),
-            (flight, false) => Join::Wait(flight),
-        }
+        flights.join_or_lead(hash, key)
     }
 
-    pub(crate) fn complete(&self, hash: u64, key: K, flight: &Arc<Flight<V>>, value: V) {
+    pub(crate) fn complete(&self, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
         let mut flights = self.flights.lock();
         self.insert(key, value);
-        flights.remove(hash, flight);
+        flights.finish(ticket)
     }
 
-    pub(crate) fn abandon(&self, hash: u64, flight: &Arc<Flight<V>>) {
-        self.flights.lock().remove(hash, flight);
+    pub(crate) fn abandon(&self, ticket: u64) -> Option<Arc<Flight<V>>> {
+        self.flights.lock().finish(ticket)
     }
 }
