@@ -1,0 +1,530 @@
+//! [`RedisCache`]: typed and byte-level access to one cache's keys on a Redis server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twat_cache_core::envelope::{self, Flags, HEADER_LEN, Header};
+use twat_cache_core::{
+    ByteStore, CacheConfig, ConfigError, DecodeError, EngineKind, Error, ManagedCache, Namespace,
+    Stats, decode_value, mask_password,
+};
+
+use crate::front::{self, Front, FrontEntry};
+use crate::keys::KeyLayout;
+use crate::link::Link;
+use crate::options::RedisOptions;
+
+/// The URL used when neither the config nor `TWAT_CACHE_REDIS_URL` names a server.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// The environment variable that names the server when the config does not.
+pub const REDIS_URL_ENV: &str = "TWAT_CACHE_REDIS_URL";
+
+/// How many keys one `SCAN` step asks for while clearing.
+const SCAN_BATCH: usize = 500;
+
+/// A cache whose entries live on a Redis (or Valkey) server, shared by every process and
+/// machine that opens a cache of the same name and version there.
+///
+/// Cheap to share across threads (`Send + Sync`); it keeps a few connections and, with
+/// an `l1` front, a subscriber thread. Dropping it stops its threads.
+pub struct RedisCache {
+    pub(crate) link: Arc<Link>,
+    pub(crate) layout: KeyLayout,
+    pub(crate) namespace: Namespace,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) front: Option<Arc<Front>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("name", &self.link.name)
+            .field("url", &self.link.masked_url)
+            .field("prefix", &self.layout.prefix())
+            .field("ttl", &self.ttl)
+            .field("up", &self.link.is_up())
+            .field("front", &self.front)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RedisCache {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// A stored payload: borrowed from the front, or just fetched.
+pub(crate) enum Payload {
+    Front(Arc<FrontEntry>),
+    Fetched(Vec<u8>),
+}
+
+impl Payload {
+    /// The encoded value (the envelope without its header).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let envelope = match self {
+            Self::Front(entry) => entry.envelope(),
+            Self::Fetched(envelope) => envelope,
+        };
+        envelope.get(HEADER_LEN..).unwrap_or_default()
+    }
+}
+
+/// What a stored envelope says about itself.
+pub(crate) enum Checked {
+    /// A live entry, with its expiry in Unix milliseconds.
+    Live(Option<u64>),
+    /// An entry past its expiry (the server's TTL would remove it soon).
+    Expired,
+}
+
+/// Checks an envelope read from Redis: any bytes at all may arrive here (another
+/// program's value, garbage), so every failure is a [`DecodeError`], never a panic.
+pub(crate) fn check_envelope(bytes: &[u8]) -> Result<Checked, DecodeError> {
+    let (header, _payload) = envelope::open(bytes)?;
+    if header.flags != Flags::NONE {
+        return Err(DecodeError::Payload(format!(
+            "flags {:#04x} are not written by the Redis engine",
+            header.flags.bits()
+        )));
+    }
+    if header.is_expired() {
+        return Ok(Checked::Expired);
+    }
+    Ok(Checked::Live(header.expires_at))
+}
+
+fn resolve_url(config: &CacheConfig) -> String {
+    if let Some(url) = config.redis_url() {
+        return url.to_owned();
+    }
+    match std::env::var(REDIS_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
+        _ => DEFAULT_REDIS_URL.to_owned(),
+    }
+}
+
+fn invalid_url(url: &str, reason: &'static str) -> Error {
+    Error::Config(ConfigError::InvalidRedisUrl {
+        url: mask_password(url),
+        reason,
+    })
+}
+
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisCache {
+    /// Opens the cache described by `config` with the default [`RedisOptions`].
+    ///
+    /// The server is `config.redis_url()`, else `$TWAT_CACHE_REDIS_URL`, else
+    /// `redis://127.0.0.1:6379`; the name is `config.name()` (default `"redis"`).
+    /// A server that is down is not an error: the cache opens "down", its calls return
+    /// errors at once, and a background thread reconnects.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`] when the URL is malformed.
+    pub fn open(config: &CacheConfig) -> Result<Self, Error> {
+        Self::open_with(config, RedisOptions::default())
+    }
+
+    /// Opens the cache described by `config` with explicit [`RedisOptions`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`] when the URL is malformed.
+    pub fn open_with(config: &CacheConfig, options: RedisOptions) -> Result<Self, Error> {
+        let url = resolve_url(config);
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        if matches!(scheme, "rediss" | "valkeys") {
+            return Err(invalid_url(
+                &url,
+                "TLS (rediss://) is not compiled into this build of twat-cache-redis; \
+                 use redis:// through a TLS tunnel or a private network",
+            ));
+        }
+        let client = redis::Client::open(url.as_str())
+            .map_err(|_| invalid_url(&url, "the redis client cannot parse it"))?;
+        let name = config.name().unwrap_or("redis").to_owned();
+        let layout = KeyLayout::new(&name, config.version(), config.secure());
+        let namespace = config.namespace("redis");
+        let stop = Arc::new(AtomicBool::new(false));
+        let front = (options.l1_entries > 0).then(|| Arc::new(Front::new(options.l1_entries)));
+        let link = Link::start(client, mask_password(&url), name, options);
+        if let Some(front) = &front {
+            front::spawn_subscriber(
+                link.client().clone(),
+                layout.channel().to_owned(),
+                Arc::clone(front),
+                Arc::clone(&stop),
+                &link.options,
+                &link.name,
+            );
+        }
+        Ok(Self {
+            link,
+            layout,
+            namespace,
+            ttl: config.ttl(),
+            front,
+            stop,
+        })
+    }
+
+    /// The cache's name (the second part of its Redis keys).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.link.name
+    }
+
+    /// The prefix of every Redis key of this cache: `twat_cache:<name>:<version>:`.
+    #[must_use]
+    pub fn key_prefix(&self) -> &str {
+        self.layout.prefix()
+    }
+
+    /// The Redis key the entry under `key` is stored at.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized.
+    pub fn redis_key<K: Serialize + ?Sized>(&self, key: &K) -> Result<String, Error> {
+        Ok(self.layout.entry_key(&self.namespace.key(key)?))
+    }
+
+    /// The Redis key of the entry under already-namespaced `key_bytes` (as passed to
+    /// [`ByteStore`] methods).
+    #[must_use]
+    pub fn redis_key_of_bytes(&self, key_bytes: &[u8]) -> String {
+        self.layout.entry_key(key_bytes)
+    }
+
+    /// Whether the server is believed reachable (`false` between a failure and the
+    /// background reconnect).
+    #[must_use]
+    pub fn is_up(&self) -> bool {
+        self.link.is_up()
+    }
+
+    /// Whether the memory front is connected to its invalidation channel and serving.
+    #[must_use]
+    pub fn is_front_live(&self) -> bool {
+        self.front.as_ref().is_some_and(|front| front.get_live())
+    }
+
+    /// The value stored under `key`, if there is a live one of type `V`.
+    ///
+    /// A stored value that does not decode as `V` (another type, another program's bytes,
+    /// garbage) is removed, counted in [`Stats::errors`] and reported as a miss.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized; [`Error::Backend`] when the
+    /// server is down, slow (past the command timeout) or refuses the command.
+    pub fn get<K: Serialize + ?Sized, V: DeserializeOwned>(
+        &self,
+        key: &K,
+    ) -> Result<Option<V>, Error> {
+        let key_bytes = self.namespace.key(key)?;
+        let Some(payload) = self.fetch(&key_bytes)? else {
+            self.link.stats.miss();
+            return Ok(None);
+        };
+        match decode_value::<V>(payload.bytes()) {
+            Ok(value) => {
+                self.link.stats.hit();
+                Ok(Some(value))
+            }
+            Err(err) => {
+                drop(payload);
+                self.discard(&key_bytes);
+                self.link.stats.miss();
+                self.link.stats.error(&self.link.name, &Error::Decode(err));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores `value` under `key` with the cache's TTL (the server expires it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key or value cannot be serialized; [`Error::Backend`]
+    /// as for [`RedisCache::get`].
+    pub fn set<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        let key_bytes = self.namespace.key(key)?;
+        let sealed = envelope::seal_value(Header::new(Flags::NONE, self.ttl), value)?;
+        self.store(&key_bytes, sealed)
+    }
+
+    /// Removes the entry under `key`; `true` if there was one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Encode`] when the key cannot be serialized; [`Error::Backend`] as for
+    /// [`RedisCache::get`].
+    pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        self.remove(&self.namespace.key(key)?)
+    }
+
+    /// Removes every key of this cache (name and version) with `SCAN` + `UNLINK` in
+    /// batches — never `KEYS` or `FLUSHDB` — empties the fronts of every process, and
+    /// resets the statistics.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the server is down or fails mid-way (keys already unlinked
+    /// stay unlinked).
+    pub fn clear(&self) -> Result<(), Error> {
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.link.run(|connection| {
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(self.layout.pattern())
+                    .arg("COUNT")
+                    .arg(SCAN_BATCH)
+                    .query(connection)
+            })?;
+            if !keys.is_empty() {
+                self.link
+                    .run(|connection| redis::cmd("UNLINK").arg(&keys).query::<()>(connection))?;
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        if let Some(front) = &self.front {
+            front.invalidate_all();
+            let message = front.clear_message();
+            self.link.run(|connection| {
+                redis::cmd("PUBLISH")
+                    .arg(self.layout.channel())
+                    .arg(&message[..])
+                    .query::<()>(connection)
+            })?;
+        }
+        self.link.stats.reset();
+        Ok(())
+    }
+
+    /// A snapshot of the statistics. `size` is the number of entries in the memory front
+    /// (0 without one): counting this cache's keys on the server would need a full scan.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let size = self.front.as_ref().map_or(0, |front| front.len());
+        self.link.stats.snapshot(size as u64, None)
+    }
+
+    /// The payload under `key_bytes` (front first, then Redis), without counting a hit
+    /// or a miss. Undecodable envelopes are removed and counted as errors.
+    pub(crate) fn fetch(&self, key_bytes: &[u8]) -> Result<Option<Payload>, Error> {
+        let mut seen = None;
+        if let Some(front) = &self.front {
+            let id = Front::id(key_bytes);
+            if let Some(entry) = front.get(id, key_bytes) {
+                return Ok(Some(Payload::Front(entry)));
+            }
+            seen = Some((id, front.epoch()));
+        }
+        let redis_key = self.layout.entry_key(key_bytes);
+        let stored: Option<Vec<u8>> = self
+            .link
+            .run(|connection| redis::cmd("GET").arg(&redis_key).query(connection))?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        match check_envelope(&stored) {
+            Ok(Checked::Live(expires_at)) => match (&self.front, seen) {
+                (Some(front), Some((id, epoch))) => {
+                    let entry = Arc::new(FrontEntry::new(
+                        key_bytes,
+                        stored,
+                        expires_at.map(instant_of),
+                        front.sweep(),
+                    ));
+                    front.insert_if_unchanged(epoch, id, Arc::clone(&entry));
+                    Ok(Some(Payload::Front(entry)))
+                }
+                _ => Ok(Some(Payload::Fetched(stored))),
+            },
+            Ok(Checked::Expired) => Ok(None),
+            Err(err) => {
+                self.discard_key(&redis_key, key_bytes);
+                self.link.stats.error(&self.link.name, &Error::Decode(err));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes a sealed envelope under `key_bytes` (`SET .. PX ttl`), announcing it to the
+    /// other fronts in the same round trip.
+    pub(crate) fn store(&self, key_bytes: &[u8], sealed: Vec<u8>) -> Result<(), Error> {
+        let redis_key = self.layout.entry_key(key_bytes);
+        let mut pipe = redis::pipe();
+        let set = pipe.cmd("SET").arg(&redis_key).arg(&sealed);
+        if let Some(ttl) = self.ttl {
+            set.arg("PX").arg(ttl_millis(ttl));
+        }
+        set.ignore();
+        let seen = self.front.as_ref().map(|front| {
+            let id = Front::id(key_bytes);
+            pipe.cmd("PUBLISH")
+                .arg(self.layout.channel())
+                .arg(&front.message(id)[..])
+                .ignore();
+            (id, front.epoch())
+        });
+        let written = self.link.run(|connection| pipe.query::<()>(connection));
+        if let (Some(front), Some((id, epoch))) = (&self.front, seen) {
+            let entry = written.is_ok().then(|| {
+                let expires_at = self.ttl.map(|ttl| Instant::now() + ttl);
+                Arc::new(FrontEntry::new(
+                    key_bytes,
+                    sealed,
+                    expires_at,
+                    front.sweep(),
+                ))
+            });
+            front.replace_after_write(epoch, id, entry);
+        }
+        written?;
+        self.link.stats.insert();
+        Ok(())
+    }
+
+    /// Deletes the entry under `key_bytes`, announcing it to the other fronts.
+    pub(crate) fn remove(&self, key_bytes: &[u8]) -> Result<bool, Error> {
+        let redis_key = self.layout.entry_key(key_bytes);
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(&redis_key);
+        if let Some(front) = &self.front {
+            let id = Front::id(key_bytes);
+            front.invalidate(id);
+            pipe.cmd("PUBLISH")
+                .arg(self.layout.channel())
+                .arg(&front.message(id)[..])
+                .ignore();
+        }
+        let (removed,): (u64,) = self.link.run(|connection| pipe.query(connection))?;
+        Ok(removed > 0)
+    }
+
+    /// Drops an entry that did not decode (best effort: a failure is already counted).
+    pub(crate) fn discard(&self, key_bytes: &[u8]) {
+        let _ = self.remove(key_bytes);
+    }
+
+    fn discard_key(&self, redis_key: &str, key_bytes: &[u8]) {
+        if let Some(front) = &self.front {
+            front.invalidate(Front::id(key_bytes));
+        }
+        let _ = self
+            .link
+            .run(|connection| redis::cmd("UNLINK").arg(redis_key).query::<()>(connection));
+    }
+}
+
+/// A Unix-milliseconds expiry as an `Instant` on this machine's monotonic clock.
+fn instant_of(expires_at_ms: u64) -> Instant {
+    let remaining = expires_at_ms.saturating_sub(envelope::unix_millis_now());
+    Instant::now() + Duration::from_millis(remaining)
+}
+
+impl ByteStore for RedisCache {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Redis
+    }
+
+    fn get_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        match self.fetch(key)? {
+            Some(payload) => {
+                self.link.stats.hit();
+                Ok(Some(payload.bytes().to_vec()))
+            }
+            None => {
+                self.link.stats.miss();
+                Ok(None)
+            }
+        }
+    }
+
+    fn set_bytes(&self, key: &[u8], payload: &[u8]) -> Result<(), Error> {
+        self.store(
+            key,
+            envelope::seal(Header::new(Flags::NONE, self.ttl), payload),
+        )
+    }
+
+    fn delete_bytes(&self, key: &[u8]) -> Result<bool, Error> {
+        self.remove(key)
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        Self::clear(self)
+    }
+
+    fn stats(&self) -> Stats {
+        Self::stats(self)
+    }
+
+    fn record_error(&self, error: &Error) {
+        self.link.stats.error(&self.link.name, error);
+    }
+}
+
+impl ManagedCache for RedisCache {
+    fn name(&self) -> &str {
+        Self::name(self)
+    }
+
+    fn stats(&self) -> Stats {
+        Self::stats(self)
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        Self::clear(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_check_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = check_envelope(&bytes);
+        }
+
+        #[test]
+        fn any_payload_after_a_valid_header_decodes_or_errs(tail in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let sealed = envelope::seal(Header::new(Flags::NONE, None), &tail);
+            prop_assert!(matches!(check_envelope(&sealed), Ok(Checked::Live(None))));
+            let _ = decode_value::<(u64, String, Vec<f64>)>(&tail);
+        }
+    }
+
+    #[test]
+    fn foreign_flags_are_refused() {
+        let sealed = envelope::seal(Header::new(Flags::COMPRESSED, None), b"x");
+        assert!(check_envelope(&sealed).is_err());
+        assert!(check_envelope(b"").is_err());
+        assert!(check_envelope(b"not an envelope at all").is_err());
+    }
+}

@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+//! Round trips, key layout, server-side TTL, clear with SCAN + UNLINK, URL handling.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{RedisServer, eventually, open, test_options};
+use twat_cache_core::{ByteStore, CacheConfig, ConfigError, EngineKind, Error, ManagedCache};
+use twat_cache_redis::RedisCache;
+
+#[test]
+fn set_get_delete_round_trip() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = open(&server.url(), "round_trip");
+    assert_eq!(cache.get::<_, String>(&"k").unwrap(), None);
+    cache.set(&"k", &"value".to_owned()).unwrap();
+    assert_eq!(
+        cache.get::<_, String>(&"k").unwrap().as_deref(),
+        Some("value")
+    );
+    cache
+        .set(&(1_u32, "x", 2.5_f64), &vec![1_u64, 2, 3])
+        .unwrap();
+    assert_eq!(
+        cache.get::<_, Vec<u64>>(&(1_u32, "x", 2.5_f64)).unwrap(),
+        Some(vec![1, 2, 3])
+    );
+    assert!(cache.delete(&"k").unwrap());
+    assert!(!cache.delete(&"k").unwrap());
+    assert_eq!(cache.get::<_, String>(&"k").unwrap(), None);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.hits, stats.misses, stats.inserts, stats.errors),
+        (2, 2, 2, 0)
+    );
+}
+
+#[test]
+fn keys_follow_the_documented_layout() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let config = CacheConfig::builder()
+        .name("layout")
+        .version(7)
+        .redis_url(server.url())
+        .build()
+        .unwrap();
+    let cache = RedisCache::open_with(&config, test_options()).unwrap();
+    cache.set(&42_u64, &"answer").unwrap();
+    let mut raw = server.raw();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut raw).unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert!(key.starts_with("twat_cache:layout:7:"), "{key}");
+    assert_eq!(
+        key.len(),
+        "twat_cache:layout:7:".len() + 64,
+        "BLAKE3 hex digest"
+    );
+    assert_eq!(key, &cache.redis_key(&42_u64).unwrap());
+    assert_eq!(cache.key_prefix(), "twat_cache:layout:7:");
+}
+
+#[test]
+fn byte_store_and_managed_cache() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = open(&server.url(), "bytes");
+    assert_eq!(ByteStore::kind(&cache), EngineKind::Redis);
+    assert_eq!(ManagedCache::name(&cache), "bytes");
+    assert_eq!(cache.get_bytes(b"key").unwrap(), None);
+    cache.set_bytes(b"key", b"payload").unwrap();
+    assert_eq!(
+        cache.get_bytes(b"key").unwrap().as_deref(),
+        Some(&b"payload"[..])
+    );
+    assert!(cache.delete_bytes(b"key").unwrap());
+    assert_eq!(cache.get_bytes(b"key").unwrap(), None);
+}
+
+#[test]
+fn ttl_is_the_servers() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let config = CacheConfig::builder()
+        .name("ttl")
+        .ttl(Duration::from_millis(300))
+        .redis_url(server.url())
+        .build()
+        .unwrap();
+    let cache = RedisCache::open_with(&config, test_options()).unwrap();
+    cache.set(&"k", &1_u8).unwrap();
+    let mut raw = server.raw();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(cache.redis_key(&"k").unwrap())
+        .query(&mut raw)
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 300, "PTTL {pttl}");
+    // The server removes the key by itself.
+    assert!(eventually(Duration::from_secs(10), || {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(cache.redis_key(&"k").unwrap())
+            .query(&mut raw)
+            .unwrap();
+        !exists
+    }));
+    assert_eq!(cache.get::<_, u8>(&"k").unwrap(), None);
+}
+
+#[test]
+fn clear_removes_only_this_caches_keys() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = open(&server.url(), "clear_me");
+    let neighbour = open(&server.url(), "clear_me_not");
+    // More keys than one SCAN batch, to exercise the cursor loop.
+    for i in 0..1_200_u32 {
+        cache.set(&i, &i).unwrap();
+    }
+    neighbour.set(&1_u32, &1_u32).unwrap();
+    let mut raw = server.raw();
+    redis::cmd("SET")
+        .arg("unrelated")
+        .arg("x")
+        .query::<()>(&mut raw)
+        .unwrap();
+    cache.clear().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut raw).unwrap();
+    let mut keys = keys;
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.contains(&"unrelated".to_owned()));
+    assert!(
+        keys.iter()
+            .any(|key| key.starts_with("twat_cache:clear_me_not:0:"))
+    );
+    assert_eq!(cache.stats().inserts, 0, "clear resets the counters");
+    assert_eq!(neighbour.get::<_, u32>(&1_u32).unwrap(), Some(1));
+}
+
+#[test]
+fn clear_escapes_glob_characters_in_the_name() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let star = open(&server.url(), "a*");
+    let other = open(&server.url(), "ab");
+    star.set(&1_u8, &1_u8).unwrap();
+    other.set(&1_u8, &1_u8).unwrap();
+    star.clear().unwrap();
+    assert_eq!(star.get::<_, u8>(&1_u8).unwrap(), None);
+    assert_eq!(other.get::<_, u8>(&1_u8).unwrap(), Some(1));
+}
+
+#[test]
+fn malformed_url_is_a_config_error() {
+    let config = CacheConfig::builder().name("bad").build().unwrap();
+    // Built directly, the config validates its URL; the env var path is checked at open.
+    let bad = CacheConfig::builder().redis_url("http://nope").build();
+    assert!(matches!(bad, Err(ConfigError::InvalidRedisUrl { .. })));
+    let tls = CacheConfig::builder()
+        .redis_url("rediss://user:secret@example.com:6380")
+        .build()
+        .unwrap();
+    let err = RedisCache::open(&tls).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ConfigError::InvalidRedisUrl { .. })),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("secret"), "{err}");
+    drop(config);
+}
+
+#[test]
+fn debug_never_shows_the_password() {
+    let config = CacheConfig::builder()
+        .name("secret")
+        .redis_url("redis://user:hunter2@127.0.0.1:1")
+        .build()
+        .unwrap();
+    let cache = RedisCache::open_with(&config, test_options()).unwrap();
+    let debug = format!("{cache:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("***"), "{debug}");
+}
+
+#[test]
+fn send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RedisCache>();
+}
