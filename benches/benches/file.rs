@@ -6,8 +6,8 @@
 //!   raw cacache `read_sync` (default SHA-256 integrity);
 //! * `file/rewrites`: a hit after 1000 rewrites of one key against the first hit (and
 //!   raw cacache after 1000 rewrites, whose index is append-only);
-//! * `file/compress`: hits and writes of 1 MiB of `f64` samples with and without zstd
-//!   (the stored sizes are printed once).
+//! * `file/compress`: hits and writes of 1 MiB (quantized `f64` readings, and noise) with
+//!   and without zstd (the stored sizes are printed once).
 //!
 //! Run: `cargo bench -p twat-cache-benches --bench file -- --warm-up-time 1 --measurement-time 3`
 #![allow(
@@ -160,31 +160,37 @@ fn rewrites(c: &mut Criterion) {
 
 fn compression(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    // 1 MiB of f64 samples of a smooth signal, stored as little-endian bytes.
-    let samples: Vec<f64> = (0..MIB / 8)
-        .map(|i| (f64::from(u32::try_from(i).unwrap()) / 1000.0).sin())
+    // 1 MiB of f64 readings quantized to 0.001 (2001 distinct values, as a sensor or a
+    // rounded model output gives), and 1 MiB of noise, stored as little-endian bytes.
+    let readings: Vec<u8> = (0..MIB / 8)
+        .flat_map(|i| {
+            let x = (f64::from(u32::try_from(i).unwrap()) / 100.0).sin();
+            ((x * 1000.0).round() / 1000.0).to_le_bytes()
+        })
         .collect();
-    let bytes: Vec<u8> = samples.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let noise = payload(MIB);
     let mut group = c.benchmark_group("file/compress");
     group.throughput(Throughput::Elements(1));
-    for compress in [false, true] {
-        let label = if compress { "zstd3" } else { "none" };
-        let cache = open(dir.path(), &format!("compress-{label}"), compress);
-        cache.set_raw(&"samples", &bytes).unwrap();
-        eprintln!(
-            "file/compress/{label}: 1 MiB of f64 samples stored in {} bytes",
-            dir_size(cache.path())
-        );
-        group.bench_function(BenchmarkId::new("get_raw_1MiB", label), |b| {
-            b.iter(|| black_box(cache.get_raw(black_box(&"samples")).unwrap().unwrap()));
-        });
-        group.bench_function(BenchmarkId::new("set_raw_1MiB", label), |b| {
-            b.iter(|| {
-                cache
-                    .set_raw(black_box(&"samples"), black_box(&bytes))
-                    .unwrap()
+    for (data, bytes) in [("readings", &readings), ("noise", &noise)] {
+        for compress in [false, true] {
+            let label = format!("{data}-{}", if compress { "zstd3" } else { "none" });
+            let cache = open(dir.path(), &label, compress);
+            cache.set_raw(&"value", bytes).unwrap();
+            eprintln!(
+                "file/compress/{label}: 1 MiB stored in {} bytes",
+                dir_size(cache.path())
+            );
+            group.bench_function(BenchmarkId::new("get_raw_1MiB", &label), |b| {
+                b.iter(|| black_box(cache.get_raw(black_box(&"value")).unwrap().unwrap()));
             });
-        });
+            group.bench_function(BenchmarkId::new("set_raw_1MiB", &label), |b| {
+                b.iter(|| {
+                    cache
+                        .set_raw(black_box(&"value"), black_box(bytes))
+                        .unwrap()
+                });
+            });
+        }
     }
     group.finish();
 }

@@ -118,8 +118,9 @@ impl fmt::Debug for FileCache {
 
 impl FileCache {
     /// Opens (creating it if needed) the cache folder of `config`: `<cache root>/<folder>`,
-    /// where the folder is `config.folder()`, else the cache name, else
-    /// `"twat_cache_file"`. The name is `config.name()`, else `"file"`; `maxsize` is in
+    /// where the folder is `config.folder()`, else the cache name (with characters other
+    /// than ASCII letters, digits, `_`, `-` and `.` replaced by `_`, so `crate::func`
+    /// becomes `crate__func`), else `"twat_cache_file"`. The name is `config.name()`, else `"file"`; `maxsize` is in
     /// bytes; `compress` selects zstd at level 3.
     ///
     /// ```

@@ -118,3 +118,21 @@ fn young_orphans_are_left_for_their_writer() {
     assert_eq!(cache.sweep().unwrap().orphans, 0);
     assert_eq!(content_files(dir.path()).len(), 1);
 }
+
+#[test]
+fn a_coarse_recency_resolution_skips_restamping_fresh_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open_with(
+        dir.path(),
+        named("coarse").maxsize(35_000),
+        FileCacheOptions::new().recency_resolution(Duration::from_secs(3600)),
+    );
+    for key in 0..3_u32 {
+        cache.set_raw(&key, &bytes(VALUE, u64::from(key))).unwrap();
+    }
+    // This hit is within the resolution of 0's write stamp: 0 stays the oldest.
+    assert!(cache.get_raw(&0_u32).unwrap().is_some());
+    cache.set_raw(&3_u32, &bytes(VALUE, 3)).unwrap();
+    assert!(cache.get_raw(&0_u32).unwrap().is_none());
+    assert!(cache.get_raw(&3_u32).unwrap().is_some());
+}

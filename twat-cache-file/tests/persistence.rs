@@ -125,3 +125,19 @@ fn stats_count_hits_misses_inserts() {
     );
     assert!(format!("{cache:?}").contains("stats"));
 }
+
+#[test]
+fn durable_writes_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path(), named("durable").durable(true).compress(true));
+    cache.set(&"k", &vec![7_u8; 10_000]).unwrap();
+    let mut writer = cache.set_writer(&"s").unwrap();
+    std::io::Write::write_all(&mut writer, b"streamed").unwrap();
+    writer.commit().unwrap();
+    let reopened = open(dir.path(), named("durable"));
+    assert_eq!(
+        reopened.get::<_, Vec<u8>>(&"k").unwrap(),
+        Some(vec![7; 10_000])
+    );
+    assert_eq!(reopened.get_raw(&"s").unwrap(), Some(b"streamed".to_vec()));
+}
