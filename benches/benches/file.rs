@@ -187,7 +187,7 @@ fn compression(c: &mut Criterion) {
                 b.iter(|| {
                     cache
                         .set_raw(black_box(&"value"), black_box(bytes))
-                        .unwrap()
+                        .unwrap();
                 });
             });
         }
