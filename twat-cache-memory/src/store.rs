@@ -179,6 +179,10 @@ pub(crate) struct Store<K, V, M> {
     hits: AtomicU64,
     misses: AtomicU64,
     kind: Kind,
+    /// One shard holds the whole cache: hits take unique stamps and count themselves
+    /// (exact order). Otherwise hits copy the clock, which only writers advance, and are
+    /// counted by the caller in per-thread counters (see `Store::get`).
+    exact: bool,
     /// `None` when unbounded.
     capacity: Option<usize>,
     /// Set when the cache is sharded: the entry count of every shard together, which
@@ -223,6 +227,7 @@ where
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             kind,
+            exact: shared_len.is_none(),
             capacity,
             shared_len: capacity.and(shared_len),
             ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
@@ -256,8 +261,16 @@ where
         self.table.find(hash, |slot| slot.key == *key)
     }
 
-    /// The hit path (read lock): a clone of the live value, counting the hit and
-    /// recording the access for the policy.
+    /// The hit path (read lock): a clone of the live value, recording the access for the
+    /// policy.
+    ///
+    /// In an exact (single-shard) store the hit takes a fresh stamp from the clock — one
+    /// atomic add that also counts the hit — or bumps `hits`. In a shard of a larger cache
+    /// the hit writes nothing shared: it copies the clock (advanced only by inserts) into
+    /// the entry's stamp, and only when that changes it; the caller counts the hit in a
+    /// per-thread counter. Two threads hitting the same entries then do not bounce their
+    /// cache lines; the price is that uses between two inserts of a shard tie, which the
+    /// documented approximation of sharded caches allows.
     #[inline]
     pub(crate) fn get(&self, hash: u64, key: &K) -> Found<V> {
         let Some(slot) = self.find(hash, key) else {
@@ -268,19 +281,33 @@ where
         }
         match self.kind {
             Kind::Lru | Kind::Lfu => {
-                // Relaxed is enough: the stamps are only compared under the write lock,
-                // whose acquisition orders them after every reader's release.
-                let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
-                slot.stamp.store(stamp, Ordering::Relaxed);
+                if self.exact {
+                    // Relaxed is enough: the stamps are only compared under the write
+                    // lock, whose acquisition orders them after every reader's release.
+                    let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
+                    slot.stamp.store(stamp, Ordering::Relaxed);
+                } else {
+                    let now = self.clock.load(Ordering::Relaxed);
+                    if slot.stamp.load(Ordering::Relaxed) != now {
+                        slot.stamp.store(now, Ordering::Relaxed);
+                    }
+                }
                 if self.kind == Kind::Lfu {
                     slot.meta.bump_frequency();
                 }
             }
             Kind::Fifo | Kind::Random | Kind::Unbounded => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
+                if self.exact {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         Found::Hit(slot.value.clone())
+    }
+
+    /// Whether the caller must count this store's hits itself (see [`Store::get`]).
+    pub(crate) const fn counts_hits_outside(&self) -> bool {
+        !self.exact
     }
 
     /// Under the write lock, for single-flight: a clone of the live value (counting
