@@ -71,3 +71,26 @@ fn lease_computes_while_down() {
     });
     assert_eq!((value, runs), (7, 1));
 }
+
+#[test]
+fn a_slow_server_times_out_then_caching_resumes() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let options = common::test_options().command_timeout(Duration::from_millis(50));
+    let cache = common::open_with(&server.url(), "slow", options);
+    cache.set(&"k", &1_u32).unwrap();
+    // Every client of the server stalls for a second: our command times out instead.
+    let mut raw = server.raw();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1_000)
+        .arg("ALL")
+        .query::<()>(&mut raw)
+        .unwrap();
+    assert!(cache.get::<_, u32>(&"k").is_err());
+    assert!(!cache.is_up());
+    assert!(cache.stats().errors >= 1);
+    assert!(eventually(Duration::from_secs(10), || cache.is_up()));
+    assert_eq!(cache.get::<_, u32>(&"k").unwrap(), Some(1));
+}
