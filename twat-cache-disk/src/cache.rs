@@ -5,7 +5,8 @@
 //! 1. The memory front ([`Front`]): a hit there is a hash lookup and the value's decode.
 //! 2. The index ([`Index`]): a key the index does not know is a miss without disk I/O.
 //! 3. fjall, under the key's stripe lock; the envelope header is checked (a garbled or
-//!    expired entry is removed and reported as a miss) and the entry enters the front.
+//!    expired entry is removed and reported as a miss) and, if the entry was used before
+//!    since the cache opened, it enters the front.
 //!
 //! # Write path
 //!
@@ -198,7 +199,10 @@ impl Core {
             return Ok(Lookup::Missing);
         }
         let epoch = self.epoch.load(Ordering::Relaxed);
-        {
+        // Doorkeeper: an entry enters the front on its second use since the cache opened
+        // (a store counts as a use), so one-off reads after a restart — scans, keys read
+        // once — neither pay for a front insert nor push hot entries out of it.
+        let admit = {
             let mut index = self.index.lock();
             let Some(meta) = index.get_mut(key) else {
                 return Ok(Lookup::Missing);
@@ -208,8 +212,10 @@ impl Core {
                 self.remove_expired(key)?;
                 return Ok(Lookup::Missing);
             }
+            let used_before = meta.last_used != 0;
             meta.last_used = epoch;
-        }
+            used_before
+        };
         let _stripe = self.stripe(key);
         let Some(stored) = self.store.get(key)? else {
             // Removed between the index check and the stripe lock.
@@ -224,7 +230,9 @@ impl Core {
                     return Ok(Lookup::Missing);
                 }
                 let entry = Arc::new(FrontEntry::new(stored, expires_at, epoch));
-                self.front.insert(Slice::from(key), Arc::clone(&entry));
+                if admit {
+                    self.front.insert(Slice::from(key), Arc::clone(&entry));
+                }
                 Ok(Lookup::Found(entry))
             }
             Ok((header, _)) => {
