@@ -148,8 +148,13 @@ fn check_clean_tree(sh: &Shell) -> Result<(), String> {
     if more > 0 {
         listed.push(&more_line);
     }
+    let lockfile_hint = if status.lines().any(|line| line.ends_with(" Cargo.lock")) {
+        "\n(Cargo.lock: cargo rewrites a stale lockfile on the first build; commit the updated one)"
+    } else {
+        ""
+    };
     Err(format!(
-        "the git tree is dirty: commit or remove these changes before a release:\n  {}",
+        "the git tree is dirty: commit or remove these changes before a release:\n  {}{lockfile_hint}",
         listed.join("\n  ")
     ))
 }

@@ -18,9 +18,10 @@ const VALUE_X: f64 = 900.0;
 const DECADES: f64 = 2.0;
 const ROW: f64 = 18.0;
 const GROUP_GAP: f64 = 26.0;
-const TOP: f64 = 56.0;
-/// Labels longer than this are cut (monospace 12 px: about 7.2 px a character).
-const LABEL_CHARS: usize = 62;
+const TOP: f64 = 68.0;
+/// Each side of a label (`ours ÷ baseline`) is cut to this many characters, so both
+/// names stay readable (monospace 12 px: about 7.2 px a character).
+const LABEL_CHARS: usize = 30;
 
 /// The x coordinate of `ratio`.
 fn x_of(ratio: f64) -> f64 {
@@ -69,7 +70,7 @@ pub(crate) fn svg(title: &str, groups: &[Group]) -> String {
             escape(&group.name)
         );
         for (ours, baseline, ratio) in group.ratios() {
-            let label = cut(&format!("{} ÷ {}", ours.id, baseline.id));
+            let label = format!("{} ÷ {}", cut(&ours.id), cut(&baseline.id));
             let (x1, x2) = (x_of(1.0), x_of(ratio));
             let (left, width) = (x1.min(x2), (x2 - x1).abs().max(1.0));
             let fill = if ratio <= 1.0 { "#2e7d32" } else { "#c62828" };
@@ -165,7 +166,7 @@ mod tests {
         // memory/hit 1×2, hit-2-threads 1×1, file 1×2, async 1×1; core has no baseline.
         assert_eq!(chart.matches("<rect x=").count(), 6);
         assert!(chart.contains("twat-cache &amp; co"));
-        assert!(chart.contains("twat-cache-memory (KeyBuf) ÷ HashMap get + clone"));
+        assert!(chart.contains(">twat-cache-memory (KeyBuf) ÷ HashMap get + clone<"));
         assert!(chart.contains("#[cached(max_size = 10_000)]"));
         assert!(
             !chart.contains(">core<"),
