@@ -16,12 +16,17 @@ use crate::front::{self, Front, FrontEntry};
 use crate::keys::KeyLayout;
 use crate::link::Link;
 use crate::options::RedisOptions;
+use crate::signing::SigningKey;
 
 /// The URL used when neither the config nor `TWAT_CACHE_REDIS_URL` names a server.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// The environment variable that names the server when the config does not.
 pub const REDIS_URL_ENV: &str = "TWAT_CACHE_REDIS_URL";
+
+/// The environment variable holding the secret values are signed with, when
+/// [`RedisOptions::secret`] is not given.
+pub const REDIS_SECRET_ENV: &str = "TWAT_CACHE_REDIS_SECRET";
 
 /// How many keys one `SCAN` step asks for while clearing.
 const SCAN_BATCH: usize = 500;
@@ -37,6 +42,7 @@ pub struct RedisCache {
     pub(crate) namespace: Namespace,
     pub(crate) ttl: Option<Duration>,
     pub(crate) front: Option<Arc<Front>>,
+    pub(crate) signing: Option<SigningKey>,
     stop: Arc<AtomicBool>,
 }
 
@@ -49,6 +55,7 @@ impl std::fmt::Debug for RedisCache {
             .field("ttl", &self.ttl)
             .field("up", &self.link.is_up())
             .field("front", &self.front)
+            .field("signed", &self.signing.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -141,8 +148,13 @@ impl RedisCache {
     /// # Errors
     ///
     /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`] when the URL is malformed.
-    pub fn open_with(config: &CacheConfig, options: RedisOptions) -> Result<Self, Error> {
+    pub fn open_with(config: &CacheConfig, mut options: RedisOptions) -> Result<Self, Error> {
         let url = resolve_url(config);
+        let signing = options.signing.take().or_else(|| {
+            std::env::var_os(REDIS_SECRET_ENV)
+                .filter(|secret| !secret.is_empty())
+                .map(|secret| SigningKey::from_secret(secret.as_encoded_bytes()))
+        });
         let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
         if matches!(scheme, "rediss" | "valkeys") {
             return Err(invalid_url(
@@ -175,6 +187,7 @@ impl RedisCache {
             namespace,
             ttl: config.ttl(),
             front,
+            signing,
             stop,
         })
     }
@@ -348,6 +361,14 @@ impl RedisCache {
         let Some(stored) = stored else {
             return Ok(None);
         };
+        let stored = match self.unsign(&redis_key, stored) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                self.discard_key(&redis_key, key_bytes);
+                self.link.stats.error(&self.link.name, &Error::Decode(err));
+                return Ok(None);
+            }
+        };
         match check_envelope(&stored) {
             Ok(Checked::Live(expires_at)) => match (&self.front, seen) {
                 (Some(front), Some((id, epoch))) => {
@@ -376,7 +397,13 @@ impl RedisCache {
     pub(crate) fn store(&self, key_bytes: &[u8], sealed: Vec<u8>) -> Result<(), Error> {
         let redis_key = self.layout.entry_key(key_bytes);
         let mut pipe = redis::pipe();
-        let set = pipe.cmd("SET").arg(&redis_key).arg(&sealed);
+        let set = match &self.signing {
+            Some(signing) => pipe
+                .cmd("SET")
+                .arg(&redis_key)
+                .arg(signing.sign(&redis_key, &sealed)),
+            None => pipe.cmd("SET").arg(&redis_key).arg(&sealed),
+        };
         if let Some(ttl) = self.ttl {
             set.arg("PX").arg(ttl_millis(ttl));
         }
@@ -405,6 +432,15 @@ impl RedisCache {
         written?;
         self.link.stats.insert();
         Ok(())
+    }
+
+    /// The envelope of a value read from `redis_key`: checked and stripped of its
+    /// signature when values are signed, as is otherwise.
+    pub(crate) fn unsign(&self, redis_key: &str, stored: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+        match &self.signing {
+            Some(signing) => signing.verify(redis_key, stored),
+            None => Ok(stored),
+        }
     }
 
     /// Deletes the entry under `key_bytes`, announcing it to the other fronts.

@@ -209,7 +209,7 @@ impl RedisCache {
                 .arg(lease_key)
                 .query(connection)
         })?;
-        if let Some(stored) = stored {
+        if let Some(stored) = stored.and_then(|stored| self.unsign(&entry_key, stored).ok()) {
             let decoded = match check_envelope(&stored) {
                 Ok(Checked::Live(_)) => stored.get(envelope::HEADER_LEN..).and_then(decode),
                 Ok(Checked::Expired) => None,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::signing::SigningKey;
+
 /// Tuning knobs of a [`RedisCache`](crate::RedisCache) beyond what
 /// [`CacheConfig`](twat_cache_core::CacheConfig) says.
 ///
@@ -29,6 +31,7 @@ pub struct RedisOptions {
     pub(crate) lease_ttl: Duration,
     pub(crate) lease_wait: Duration,
     pub(crate) lease_poll: Duration,
+    pub(crate) signing: Option<SigningKey>,
 }
 
 impl Default for RedisOptions {
@@ -47,6 +50,7 @@ impl Default for RedisOptions {
             lease_ttl: Duration::from_secs(10),
             lease_wait: Duration::from_secs(5),
             lease_poll: Duration::from_millis(10),
+            signing: None,
         }
     }
 }
@@ -111,6 +115,15 @@ impl RedisOptions {
         self.lease_ttl = ttl.max(MIN_TIMEOUT);
         self.lease_wait = wait;
         self.lease_poll = poll.max(MIN_TIMEOUT);
+        self
+    }
+
+    /// Signs every stored value with a key derived from `secret` and refuses values
+    /// whose signature does not match (see the crate docs, "Security"). Every process
+    /// sharing the cache must use the same secret. Without this setter, the
+    /// `TWAT_CACHE_REDIS_SECRET` environment variable is used when set.
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.signing = Some(SigningKey::from_secret(secret.as_ref()));
         self
     }
 
