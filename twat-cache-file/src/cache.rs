@@ -385,25 +385,18 @@ impl Inner {
         }
     }
 
-    /// The live entry under `entry` whose raw flag is `raw`, decompressed.
+    /// The record and decompressed payload of the live entry under `entry`, if it is a raw
+    /// entry exactly when `raw` (an entry of the other kind is removed and counted).
     fn fetch(&self, entry: &EntryKey, raw: bool) -> Result<Option<(IndexRecord, Vec<u8>)>, Error> {
-        let Some((record, payload)) = self.load(entry)? else {
-            return Ok(None);
-        };
-        if record.header.flags.contains(Flags::RAW) != raw {
-            self.discard(entry, &record, &kind_mismatch(raw));
-            return Ok(None);
-        }
-        Ok(Some((record, payload)))
-    }
-
-    /// The record and decompressed payload of the live entry under `entry`.
-    fn load(&self, entry: &EntryKey) -> Result<Option<(IndexRecord, Vec<u8>)>, Error> {
         let Some(mut record) = self.read_record(entry, true)? else {
             return Ok(None);
         };
         let mut retried = false;
         loop {
+            if record.header.flags.contains(Flags::RAW) != raw {
+                self.discard(entry, &record, &kind_mismatch(raw));
+                return Ok(None);
+            }
             match self.read_content(&record, &entry.digest)? {
                 ContentRead::Bytes(stored) => {
                     return match unpack(&record, stored) {
