@@ -39,6 +39,9 @@ use crate::record::IndexRecord;
 use crate::stream::{FileReader, FileWriter};
 use crate::sweep::SweepReport;
 
+/// Content up to this size is read into a zeroed buffer of the recorded length; larger
+/// content the way `std::fs::read` reads (no zeroing, two metadata calls).
+const SMALL_CONTENT: usize = 64 * 1024;
 /// Largest single write handed to cacache (whose writer hashes a buffer before writing
 /// it, so a partial write of a huge buffer must never happen).
 pub(crate) const WRITE_CHUNK: usize = 64 * 1024 * 1024;
@@ -443,10 +446,30 @@ impl Inner {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(Error::io(&entry.index_path, err)),
         };
-        let mut bytes = Vec::with_capacity(128);
-        file.read_to_end(&mut bytes)
-            .map_err(|err| Error::io(&entry.index_path, err))?;
-        let record = match IndexRecord::decode(&bytes) {
+        let mut buffer = [0_u8; 256];
+        let mut filled = 0;
+        let mut spilled = Vec::new();
+        loop {
+            let Some(free) = buffer.get_mut(filled..).filter(|free| !free.is_empty()) else {
+                // Longer than any record this crate writes: read the rest, let decoding judge.
+                spilled.extend_from_slice(&buffer);
+                file.read_to_end(&mut spilled)
+                    .map_err(|err| Error::io(&entry.index_path, err))?;
+                break;
+            };
+            match file.read(free) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::io(&entry.index_path, err)),
+            }
+        }
+        let bytes = if spilled.is_empty() {
+            buffer.get(..filled).unwrap_or_default()
+        } else {
+            &spilled
+        };
+        let record = match IndexRecord::decode(bytes) {
             Ok(record) => record,
             Err(err) => {
                 if let Err(io_err) = remove_file_if_present(&entry.index_path) {
@@ -503,12 +526,35 @@ impl Inner {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ContentRead::Missing),
             Err(err) => return Err(Error::io(&path, err)),
         };
-        // What `std::fs::read` does: one allocation sized from the file's length, filled
-        // by the kernel with no zeroing pass. One byte more, so that a content file longer
-        // than recorded shows without a reallocation.
-        let mut buffer = Vec::with_capacity(total.saturating_add(1));
-        file.read_to_end(&mut buffer)
-            .map_err(|err| Error::io(&path, err))?;
+        let mut buffer = if total <= SMALL_CONTENT {
+            // Small values: the record says the length, so skip the metadata calls that
+            // `read_to_end` makes to size its buffer (a third of a 1 KiB hit's syscalls).
+            let mut buffer = vec![0_u8; total];
+            match file.read_exact(&mut buffer) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Ok(ContentRead::Corrupt(
+                        "content is shorter than recorded (truncated)".to_owned(),
+                    ));
+                }
+                Err(err) => return Err(Error::io(&path, err)),
+            }
+            let mut probe = [0_u8; 1];
+            if file.read(&mut probe).map_err(|err| Error::io(&path, err))? != 0 {
+                return Ok(ContentRead::Corrupt(
+                    "content is longer than recorded".to_owned(),
+                ));
+            }
+            buffer
+        } else {
+            // What `std::fs::read` does: one allocation sized from the file's length,
+            // filled by the kernel with no zeroing pass. One byte more, so that a content
+            // file longer than recorded shows without a reallocation.
+            let mut buffer = Vec::with_capacity(total.saturating_add(1));
+            file.read_to_end(&mut buffer)
+                .map_err(|err| Error::io(&path, err))?;
+            buffer
+        };
         if buffer.len() != total {
             let how = if buffer.len() < total {
                 "shorter than recorded (truncated)"

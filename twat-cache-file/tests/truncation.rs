@@ -46,3 +46,25 @@ fn a_truncated_index_record_is_a_miss() {
     assert_eq!(cache.get::<_, u64>(&"k").unwrap(), None);
     assert_eq!(cache.stats().errors, 1);
 }
+
+#[test]
+fn large_content_cut_or_extended_is_a_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path(), named("large"));
+    let value = bytes(300_000, 5);
+    for change in [-1_i64, -100_000, 1, 5_000] {
+        cache.set_raw(&"key", &value).unwrap();
+        let file = &content_files(dir.path())[0];
+        let mut content = std::fs::read(file).unwrap();
+        let new_len = usize::try_from(content.len() as i64 + change).unwrap();
+        content.resize(new_len, 0xAB);
+        write_over(file, &content);
+        assert_eq!(
+            cache.get_raw(&"key").unwrap(),
+            None,
+            "length changed by {change}"
+        );
+    }
+    cache.set_raw(&"key", &value).unwrap();
+    assert_eq!(cache.get_raw(&"key").unwrap(), Some(value));
+}
