@@ -77,7 +77,20 @@ impl Kind {
                 "skip",
                 "cache_errors",
             ],
-            Self::Async => &["name", "maxsize", "ttl", "key", "skip", "cache_errors"],
+            Self::Async => &[
+                "name",
+                "engine",
+                "folder",
+                "maxsize",
+                "ttl",
+                "compress",
+                "secure",
+                "durable",
+                "version",
+                "key",
+                "skip",
+                "cache_errors",
+            ],
             Self::Universal => &[
                 "name",
                 "engine",
@@ -400,14 +413,16 @@ impl Args {
                 "#[mcache] counts `maxsize` in entries: write an integer such as `maxsize = 1000` (byte sizes are for #[bcache] and #[fcache])",
             );
         }
-        if kind == Kind::Universal {
-            args.check_universal(&mut errors);
+        if matches!(kind, Kind::Universal | Kind::Async) {
+            args.check_engine_choice(&mut errors);
         }
         errors.finish()?;
         Ok(args)
     }
 
-    fn check_universal(&self, errors: &mut Errors) {
+    /// For attributes whose engine depends on the arguments: `folder` and byte sizes only
+    /// make sense for a persistent engine.
+    fn check_engine_choice(&self, errors: &mut Errors) {
         let persistent = self.folder.is_some()
             || self
                 .engine
@@ -423,7 +438,7 @@ impl Args {
         {
             errors.add(
                 size.span,
-                "an in-memory #[ucache] counts `maxsize` in entries: write an integer, or give a `folder` for a byte budget on disk",
+                "an in-memory cache counts `maxsize` in entries: write an integer, or give a `folder` for a byte budget on disk",
             );
         }
     }

@@ -20,6 +20,19 @@ enum Runtime {
     Memory,
     Persistent(EngineKind),
     Async,
+    AsyncPersistent(EngineKind),
+}
+
+/// The persistent engine the arguments ask for, if any: `engine = "disk" | "file"`, or a
+/// `folder` (files with `compress = true`, disk otherwise).
+fn persistent_engine(args: &Args) -> Option<EngineKind> {
+    match args.engine.map(|(engine, _)| engine) {
+        Some(EngineKind::Memory) => None,
+        Some(engine) => Some(engine),
+        None if args.folder.is_some() && args.compress == Some(true) => Some(EngineKind::File),
+        None if args.folder.is_some() => Some(EngineKind::Disk),
+        None => None,
+    }
 }
 
 fn runtime_for(kind: Kind, item: &ItemFn, args: &Args) -> Runtime {
@@ -27,21 +40,11 @@ fn runtime_for(kind: Kind, item: &ItemFn, args: &Args) -> Runtime {
         Kind::Memory => Runtime::Memory,
         Kind::Disk => Runtime::Persistent(EngineKind::Disk),
         Kind::File => Runtime::Persistent(EngineKind::File),
-        Kind::Async => Runtime::Async,
-        Kind::Universal => {
-            if item.sig.asyncness.is_some() {
-                return Runtime::Async;
-            }
-            match args.engine.map(|(engine, _)| engine) {
-                Some(EngineKind::Memory) => Runtime::Memory,
-                Some(EngineKind::File) => Runtime::Persistent(EngineKind::File),
-                Some(EngineKind::Disk) => Runtime::Persistent(EngineKind::Disk),
-                _ if args.folder.is_some() && args.compress == Some(true) => {
-                    Runtime::Persistent(EngineKind::File)
-                }
-                _ if args.folder.is_some() => Runtime::Persistent(EngineKind::Disk),
-                _ => Runtime::Memory,
-            }
+        Kind::Async | Kind::Universal if item.sig.asyncness.is_some() => {
+            persistent_engine(args).map_or(Runtime::Async, Runtime::AsyncPersistent)
+        }
+        Kind::Async | Kind::Universal => {
+            persistent_engine(args).map_or(Runtime::Memory, Runtime::Persistent)
         }
     }
 }
@@ -119,7 +122,7 @@ fn config_closure(item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
         setters.push(quote!(.version(#version)));
     }
     let engine = match runtime {
-        Runtime::Persistent(engine) => Some(engine),
+        Runtime::Persistent(engine) | Runtime::AsyncPersistent(engine) => Some(engine),
         Runtime::Memory => Some(EngineKind::Memory),
         Runtime::Async => None,
     };
@@ -156,51 +159,53 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
         quote!(call)
     };
 
-    let body = match runtime {
-        Runtime::Async if fallible => quote! {
-            static __TWAT_CACHE: #p::AsyncMemo<#stored> = #p::AsyncMemo::new();
-            let __twat_key = #p::key(#key);
-            let __twat_run = async move {
+    let memo = format_ident!(
+        "{}",
+        match runtime {
+            Runtime::Memory => "MemoryMemo",
+            Runtime::Persistent(_) => "PersistentMemo",
+            Runtime::Async => "AsyncMemo",
+            Runtime::AsyncPersistent(_) => "AsyncPersistentMemo",
+        }
+    );
+    let is_async = matches!(runtime, Runtime::Async | Runtime::AsyncPersistent(_));
+    // The body, typed as the function's return type so `return` and `?` keep their
+    // meaning: a closure for plain functions, an `async move` block (whose output type is
+    // pinned by an unreachable typed `return`, as tracing's #[instrument] does) for async.
+    let run = if is_async {
+        quote! {
+            async move {
                 #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
                 if false {
                     let __twat_return_type: #ret = loop {};
                     return __twat_return_type;
                 }
                 #block
-            };
-            // Shares errors across a flight when they are `Clone`, else keeps them with
-            // the caller that ran the body (see `TryFlight`).
+            }
+        }
+    } else {
+        quote!(move || -> #ret #block)
+    };
+    let invoke = if runtime == Runtime::Async && fallible {
+        // Shares errors across a flight when they are `Clone`, else keeps them with the
+        // caller that ran the body (see `TryFlight`).
+        quote! {
             #[allow(unused_imports)]
             use #p::{OwnErrors as _, SharedErrors as _};
             (&#p::TryFlight::<_, <#ret as #p::ResultLike>::Err>::new(&__TWAT_CACHE))
                 .try_call(#config, __twat_key, __twat_run)
                 .await
-        },
-        Runtime::Async => quote! {
-            static __TWAT_CACHE: #p::AsyncMemo<#stored> = #p::AsyncMemo::new();
-            let __twat_key = #p::key(#key);
-            let __twat_run = async move {
-                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
-                if false {
-                    let __twat_return_type: #ret = loop {};
-                    return __twat_return_type;
-                }
-                #block
-            };
-            __TWAT_CACHE.#call(#config, __twat_key, __twat_run).await
-        },
-        Runtime::Memory => quote! {
-            static __TWAT_CACHE: #p::MemoryMemo<#stored> = #p::MemoryMemo::new();
-            let __twat_key = #p::key(#key);
-            let __twat_run = move || -> #ret #block;
-            __TWAT_CACHE.#call(#config, __twat_key, __twat_run)
-        },
-        Runtime::Persistent(_) => quote! {
-            static __TWAT_CACHE: #p::PersistentMemo<#stored> = #p::PersistentMemo::new();
-            let __twat_key = #p::key(#key);
-            let __twat_run = move || -> #ret #block;
-            __TWAT_CACHE.#call(#config, __twat_key, __twat_run)
-        },
+        }
+    } else if is_async {
+        quote!(__TWAT_CACHE.#call(#config, __twat_key, __twat_run).await)
+    } else {
+        quote!(__TWAT_CACHE.#call(#config, __twat_key, __twat_run))
+    };
+    let body = quote! {
+        static __TWAT_CACHE: #p::#memo<#stored> = #p::#memo::new();
+        let __twat_key = #p::key(#key);
+        let __twat_run = #run;
+        #invoke
     };
     Ok(quote! {
         #(#attrs)*

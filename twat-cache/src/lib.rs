@@ -56,7 +56,7 @@ pub mod __private {
     pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy};
 
     pub use crate::memo::{
-        AsyncMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike, SharedErrors, TryFlight, key,
+        AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike, SharedErrors, TryFlight, key,
     };
 }
 

@@ -234,3 +234,44 @@ fn a_dropped_context_releases_its_folder() {
     assert_eq!(reported(&out, "VALUE"), "Some([1, 2])");
     assert_eq!(reported(&out, "FILES"), "1000");
 }
+
+static ASYNC_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[cfg(feature = "async")]
+#[twat_cache::acache(folder = "async_disk", name = "persist::async_disk")]
+async fn fetch_persisted(url: &str) -> String {
+    ASYNC_CALLS.fetch_add(1, Ordering::SeqCst);
+    format!("body of {url}")
+}
+
+#[cfg(feature = "async")]
+#[twat_cache::acache(folder = "async_files", engine = "file", name = "persist::async_files")]
+async fn fetch_persisted_file(url: &str) -> std::io::Result<Vec<u8>> {
+    ASYNC_CALLS.fetch_add(1, Ordering::SeqCst);
+    Ok(url.as_bytes().to_vec())
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn acache_with_a_folder_persists() {
+    if is_child() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert_eq!(fetch_persisted("u").await, "body of u");
+            assert_eq!(fetch_persisted("u").await, "body of u");
+            assert_eq!(fetch_persisted_file("v").await.unwrap(), b"v");
+        });
+        println!("CALLS={}", ASYNC_CALLS.load(Ordering::SeqCst));
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let first = run_child("acache_with_a_folder_persists", root.path(), &[]);
+    assert_eq!(reported(&first, "CALLS"), "2");
+    let second = run_child("acache_with_a_folder_persists", root.path(), &[]);
+    assert_eq!(reported(&second, "CALLS"), "0");
+    assert!(root.path().join("async_files").join("content-v2").is_dir());
+    assert!(has_files(&root.path().join("async_disk")));
+}

@@ -8,10 +8,12 @@
 //! that will not encode, an engine that will not open, an I/O or decode error) is counted
 //! in `Stats::errors`, warned about once, and the body's own result is returned.
 
+mod async_persistent;
 mod asynchronous;
 mod memory;
 mod persistent;
 
+pub use async_persistent::AsyncPersistentMemo;
 pub use asynchronous::{AsyncMemo, OwnErrors, SharedErrors, TryFlight};
 pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;

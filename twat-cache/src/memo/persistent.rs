@@ -23,7 +23,8 @@ pub struct PersistentMemo<V> {
     _value: PhantomData<fn() -> V>,
 }
 
-struct PersistentEntry {
+/// An open store and the key space of one memoized function.
+pub(super) struct PersistentEntry {
     namespace: Namespace,
     store: Arc<dyn Store>,
 }
@@ -55,17 +56,8 @@ impl<V> PersistentMemo<V> {
 
 impl<V: Serialize + DeserializeOwned> PersistentMemo<V> {
     fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &PersistentEntry {
-        self.cell.get_or_init(|| {
-            let config = resolve_config(make, "twat_cache::bcache");
-            let namespace = Namespace::typed::<V>(
-                config.name().unwrap_or("twat_cache::bcache"),
-                config.version(),
-            );
-            let store = open_store_or_memory(&config);
-            let managed: Arc<dyn ManagedCache> = store.clone();
-            twat_cache_core::registry::register(&managed);
-            PersistentEntry { namespace, store }
-        })
+        self.cell
+            .get_or_init(|| PersistentEntry::open::<V>(make, "twat_cache::bcache"))
     }
 
     /// One call of a function whose whole return value is cached.
@@ -111,7 +103,23 @@ impl<V: Serialize + DeserializeOwned> PersistentMemo<V> {
 }
 
 impl PersistentEntry {
-    fn full_key(&self, key: Result<KeyBuf, Error>) -> Option<Vec<u8>> {
+    /// Opens the store the configuration names (memory when it cannot), registers it, and
+    /// derives the key space from the name, version and the value type.
+    pub(super) fn open<V>(
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        fallback_name: &str,
+    ) -> Self {
+        let config = resolve_config(make, fallback_name);
+        let namespace =
+            Namespace::typed::<V>(config.name().unwrap_or(fallback_name), config.version());
+        let store = open_store_or_memory(&config);
+        let managed: Arc<dyn ManagedCache> = store.clone();
+        twat_cache_core::registry::register(&managed);
+        Self { namespace, store }
+    }
+
+    /// The namespaced key, or `None` (counted) when the arguments would not encode.
+    pub(super) fn full_key(&self, key: Result<KeyBuf, Error>) -> Option<Vec<u8>> {
         match key {
             Ok(key) => Some(self.namespace.key_from_bytes(key.as_bytes())),
             Err(err) => {
@@ -121,7 +129,9 @@ impl PersistentEntry {
         }
     }
 
-    fn lookup<V: DeserializeOwned>(&self, key: &[u8]) -> Option<V> {
+    /// The decoded value under `key`; failures are counted and read as a miss, and an
+    /// entry that does not decode is removed.
+    pub(super) fn lookup<V: DeserializeOwned>(&self, key: &[u8]) -> Option<V> {
         match self.store.get_bytes(key) {
             Ok(Some(payload)) => match decode_value::<V>(&payload) {
                 Ok(value) => Some(value),
@@ -141,7 +151,8 @@ impl PersistentEntry {
         }
     }
 
-    fn store_value<V: Serialize>(&self, key: &[u8], value: &V) {
+    /// Stores `value` under `key`; a failure is counted, never returned.
+    pub(super) fn store_value<V: Serialize + ?Sized>(&self, key: &[u8], value: &V) {
         let stored = encode_value(value).and_then(|payload| self.store.set_bytes(key, &payload));
         if let Err(err) = stored {
             self.store.record_error(&err);

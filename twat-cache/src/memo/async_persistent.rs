@@ -1,0 +1,114 @@
+//! `#[acache(folder = "…")]` (and `#[ucache]` on an `async fn` with a `folder`): awaited
+//! results persisted through the disk or file engine.
+//!
+//! Engine I/O is blocking, so every lookup and store runs on the `blocking` crate's
+//! thread pool (runtime-agnostic, like the rest of the async path), never on the async
+//! executor's threads. Opening the store happens once, on the first call.
+//!
+//! Unlike the in-memory async engine, concurrent misses of one key each run the body
+//! (no single-flight across awaits for persistent caches).
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+
+use super::persistent::PersistentEntry;
+
+/// The cache of one persistently memoized `async fn`, as a `static` in its wrapper.
+pub struct AsyncPersistentMemo<V> {
+    cell: OnceLock<Arc<PersistentEntry>>,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> std::fmt::Debug for AsyncPersistentMemo<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncPersistentMemo")
+            .field("initialized", &self.cell.get().is_some())
+            .finish()
+    }
+}
+
+impl<V> Default for AsyncPersistentMemo<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> AsyncPersistentMemo<V> {
+    /// An empty cell; the store opens on the first call.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
+    fn entry(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+    ) -> Arc<PersistentEntry> {
+        self.cell
+            .get_or_init(|| Arc::new(PersistentEntry::open::<V>(make, "twat_cache::acache")))
+            .clone()
+    }
+
+    async fn lookup(entry: &Arc<PersistentEntry>, key: &[u8]) -> Option<V> {
+        let entry = Arc::clone(entry);
+        let key = key.to_vec();
+        blocking::unblock(move || entry.lookup::<V>(&key)).await
+    }
+
+    async fn store(entry: Arc<PersistentEntry>, key: Vec<u8>, value: V) -> V {
+        blocking::unblock(move || {
+            entry.store_value(&key, &value);
+            value
+        })
+        .await
+    }
+
+    /// One call of an `async fn` whose whole output is cached.
+    pub async fn call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = V>,
+    ) -> V {
+        let Some(key) = key else { return run.await };
+        let entry = self.entry(make);
+        let Some(key) = entry.full_key(key) else {
+            return run.await;
+        };
+        if let Some(value) = Self::lookup(&entry, &key).await {
+            return value;
+        }
+        let value = run.await;
+        Self::store(entry, key, value).await
+    }
+
+    /// One call of an `async fn` returning `Result`: `Ok` cached, `Err` returned and not
+    /// cached.
+    pub async fn try_call<E>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        let Some(key) = key else { return run.await };
+        let entry = self.entry(make);
+        let Some(key) = entry.full_key(key) else {
+            return run.await;
+        };
+        if let Some(value) = Self::lookup(&entry, &key).await {
+            return Ok(value);
+        }
+        let value = run.await?;
+        Ok(Self::store(entry, key, value).await)
+    }
+}
