@@ -118,6 +118,14 @@ impl Core {
             next_sweep_ms: AtomicU64::new(0),
         };
         core.load_index()?;
+        // Opened with a smaller budget than the folder holds: shrink now, not on the next
+        // store.
+        if core
+            .maxsize
+            .is_some_and(|maxsize| core.index.lock().bytes() > maxsize)
+        {
+            core.evict()?;
+        }
         Ok(core)
     }
 

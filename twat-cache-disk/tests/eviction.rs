@@ -52,3 +52,25 @@ fn an_entry_larger_than_the_budget_is_not_stored() {
     assert_eq!(cache.get::<_, Vec<u8>>(&2_u8).unwrap(), None);
     assert_eq!(cache.get::<_, Vec<u8>>(&1_u8).unwrap(), Some(vec![0; 100]));
 }
+
+#[test]
+fn reopening_with_a_smaller_budget_shrinks_the_cache() {
+    let root = tempfile::tempdir().unwrap();
+    {
+        let cache = open(root.path(), config("shrinking", "shrinking"));
+        for i in 0..500_u32 {
+            cache.set(&i, &value(i)).unwrap();
+        }
+        assert!(cache.bytes() > BUDGET);
+    }
+    let cache = open(
+        root.path(),
+        config("shrinking", "shrinking").maxsize(BUDGET),
+    );
+    assert!(cache.bytes() <= BUDGET, "{} bytes", cache.bytes());
+    assert!(cache.stats().evictions > 0);
+    let survivors = (0..500_u32)
+        .filter(|&i| cache.get::<_, Vec<u8>>(&i).unwrap() == Some(value(i)))
+        .count();
+    assert_eq!(u64::try_from(survivors).unwrap(), cache.stats().size);
+}
