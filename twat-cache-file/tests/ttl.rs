@@ -10,11 +10,11 @@ use common::{content_files, index_files, named, open};
 #[test]
 fn expired_entries_are_misses_and_are_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), named("ttl").ttl(Duration::from_millis(300)));
+    let cache = open(dir.path(), named("ttl").ttl(Duration::from_millis(1500)));
     cache.set(&"k", &1_u32).unwrap();
     cache.set_raw(&"raw", b"bytes").unwrap();
     assert_eq!(cache.get::<_, u32>(&"k").unwrap(), Some(1));
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1700));
     assert_eq!(cache.get::<_, u32>(&"k").unwrap(), None);
     assert_eq!(cache.get_raw(&"raw").unwrap(), None);
     assert!(cache.get_reader(&"raw").unwrap().is_none());
