@@ -585,10 +585,11 @@ impl Inner {
         let compressed;
         let (stored, flags): (&[u8], Flags) = match self.compression {
             Some(level) => {
-                compressed = zstd::bulk::compress(payload, level).map_err(|err| Error::Encode {
-                    what: "value",
-                    reason: format!("zstd compression failed: {err}"),
-                })?;
+                compressed =
+                    crate::compression::compress(payload, level).map_err(|err| Error::Encode {
+                        what: "value",
+                        reason: format!("zstd compression failed: {err}"),
+                    })?;
                 (&compressed, flags.union(Flags::COMPRESSED))
             }
             None => (payload, flags),
@@ -831,7 +832,7 @@ fn unpack(record: &IndexRecord, stored: Vec<u8>) -> Result<Vec<u8>, String> {
             record.value_len
         )
     })?;
-    let payload = zstd::bulk::decompress(&stored, capacity)
+    let payload = crate::compression::decompress(&stored, capacity)
         .map_err(|err| format!("zstd payload does not decompress: {err}"))?;
     if payload.len() == capacity {
         Ok(payload)

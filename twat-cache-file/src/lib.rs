@@ -2,6 +2,7 @@
 
 mod cache;
 mod checksum;
+mod compression;
 mod layout;
 mod options;
 mod record;
