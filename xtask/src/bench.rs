@@ -23,7 +23,8 @@
 //! of a twat-cache benchmark with `ours` or `twat-cache`, and the id of a baseline with
 //! the name of what it measures (`HashMap`, `#[cached`, `mini-moka`, `moka`,
 //! `quick_cache`, `fjall`, `std_fs`, `cacache`, `tokio`, `raw`) or `baseline`; a floor
-//! that is not a library says `floor` (`tokio_semaphore_floor`). Ratios are only computed
+//! that is not a library says `floor` or `alone` (`tokio_semaphore_floor`,
+//! `keybuf_encode_alone`: the cost of one part on its own). Ratios are only computed
 //! within a criterion group, so put what should be compared in one group.
 
 mod chart;
@@ -31,7 +32,7 @@ mod criterion;
 mod report;
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use xshell::cmd;
 
@@ -58,7 +59,8 @@ pub(crate) const NAMING_CONVENTION: &str = "A row is **ours** if its id starts w
     `twat-cache`/`twat_cache`, a twat-cache type (`MemoryCache`, `DiskCache`, `FileCache`, \
     `AsyncCache`) or attribute (`mcache`, `#[mcache` …); it is a **baseline** if its id starts \
     with `baseline`, `raw`, `std`, `HashMap`, `#[cached`/`cached`, `mini-moka`, `moka`, \
-    `quick_cache`, `fjall`, `cacache`, `tokio` or `the computation`, or contains `floor`; any \
+    `quick_cache`, `fjall`, `cacache`, `tokio` or `the computation`, or contains `floor` or \
+    `alone` (a floor: `tokio_semaphore_floor`, `keybuf_encode_alone`); any \
     other id is one of our operations (`get_raw`, `first_hit`) and counts as ours.";
 
 /// The `bench` command.
@@ -116,6 +118,22 @@ impl Bench {
                 .checked_sub(Duration::from_secs(1))
                 .unwrap_or(UNIX_EPOCH);
             let quick: &[&str] = if self.quick { QUICK_ARGS } else { &[] };
+            // Build every selected bench first, so compiling is not mixed with measuring
+            // (and the time printed below is benchmark time only). If that fails, each
+            // bench is still tried on its own, so one broken bench does not stop the rest.
+            let targets: Vec<String> = self
+                .engines
+                .iter()
+                .flat_map(|engine| ["--bench".to_owned(), engine.clone()])
+                .collect();
+            let _ = run_step(
+                "cargo bench --no-run (build the selected benches)",
+                &cmd!(
+                    sh,
+                    "cargo bench -p twat-cache-benches --no-run {targets...}"
+                ),
+            );
+            let measuring = Instant::now();
             for engine in &self.engines {
                 let label = format!("cargo bench -p twat-cache-benches --bench {engine}");
                 let command = cmd!(
@@ -126,6 +144,10 @@ impl Bench {
                     failures.push(message);
                 }
             }
+            println!(
+                "xtask: benchmarks ran for {:.0} s",
+                measuring.elapsed().as_secs_f64()
+            );
             Some(started)
         };
 

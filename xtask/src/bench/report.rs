@@ -54,6 +54,9 @@ const BASELINE_PREFIXES: &[&str] = &[
     "the computation",
 ];
 
+/// Words anywhere in an id that mark a floor (a baseline): the cost of a part alone.
+const FLOOR_MARKERS: &[&str] = &["floor", "alone"];
+
 /// Classifies a benchmark id by [`NAMING_CONVENTION`].
 pub(crate) fn kind_of(id: &str) -> Kind {
     let id = id.to_ascii_lowercase();
@@ -62,7 +65,7 @@ pub(crate) fn kind_of(id: &str) -> Kind {
     } else if BASELINE_PREFIXES
         .iter()
         .any(|prefix| id.starts_with(prefix))
-        || id.contains("floor")
+        || FLOOR_MARKERS.iter().any(|marker| id.contains(marker))
     {
         Kind::Baseline
     } else {
@@ -330,6 +333,7 @@ pub(crate) mod tests {
             "cacache_after_1000_rewrites",
             "tokio_semaphore_floor",
             "the computation alone",
+            "keybuf_encode_alone",
             "baseline: Vec scan",
             "raw fjall get",
         ] {
