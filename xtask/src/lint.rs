@@ -7,18 +7,8 @@ use std::path::Path;
 
 use xshell::cmd;
 
+use crate::crates::{Published, published_in_order};
 use crate::{root_shell, run_step, workspace_root};
-
-/// Crates that are published and so need a README and crate-level docs.
-pub(crate) const PUBLISHED_CRATES: &[&str] = &[
-    "twat-cache",
-    "twat-cache-core",
-    "twat-cache-memory",
-    "twat-cache-disk",
-    "twat-cache-file",
-    "twat-cache-async",
-    "twat-cache-macros",
-];
 
 /// The facade is the crate people depend on: all of its README is "use this crate alone",
 /// so it needs no section saying so.
@@ -73,20 +63,29 @@ impl Lint {
     }
 }
 
-/// Every published crate has a README.md with a "use this crate alone" section, and its
-/// `lib.rs` opens with crate docs. Returns every problem found.
+/// Every published crate ([`published_in_order`]) has a README.md with a "use this crate
+/// alone" section, and its `lib.rs` opens with crate docs. Returns every problem found.
 fn crate_doc_problems(root: &Path) -> Vec<String> {
+    match published_in_order(root) {
+        Ok(published) => published
+            .iter()
+            .flat_map(|krate| crate_problems(root, krate))
+            .collect(),
+        Err(message) => vec![message],
+    }
+}
+
+/// The problems of one crate's README and `lib.rs`.
+fn crate_problems(root: &Path, krate: &Published) -> Vec<String> {
+    let (name, dir) = (&krate.name, root.join(&krate.folder));
     let mut problems = Vec::new();
-    for name in PUBLISHED_CRATES {
-        let dir = root.join(name);
-        match std::fs::read_to_string(dir.join("README.md")) {
-            Ok(readme) => problems.extend(readme_problems(name, &readme)),
-            Err(err) => problems.push(format!("{name}: cannot read README.md: {err}")),
-        }
-        match std::fs::read_to_string(dir.join("src/lib.rs")) {
-            Ok(lib) => problems.extend(crate_docs_problem(name, &lib)),
-            Err(err) => problems.push(format!("{name}: cannot read src/lib.rs: {err}")),
-        }
+    match std::fs::read_to_string(dir.join("README.md")) {
+        Ok(readme) => problems.extend(readme_problems(name, &readme)),
+        Err(err) => problems.push(format!("{name}: cannot read README.md: {err}")),
+    }
+    match std::fs::read_to_string(dir.join("src/lib.rs")) {
+        Ok(lib) => problems.extend(crate_docs_problem(name, &lib)),
+        Err(err) => problems.push(format!("{name}: cannot read src/lib.rs: {err}")),
     }
     problems
 }
@@ -168,8 +167,25 @@ mod tests {
     #[test]
     fn every_problem_of_every_crate_is_reported() {
         let root = std::env::temp_dir().join(format!("xtask-lint-{}", std::process::id()));
-        let problems = crate_doc_problems(&root);
+        let missing = |name: &str| Published {
+            name: name.to_owned(),
+            folder: name.to_owned(),
+        };
         // No crate folder exists there: a README and a lib.rs problem for each crate.
-        assert_eq!(problems.len(), 2 * PUBLISHED_CRATES.len(), "{problems:#?}");
+        let problems: Vec<String> = ["a", "b"]
+            .iter()
+            .flat_map(|name| crate_problems(&root, &missing(name)))
+            .collect();
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("a: cannot read README.md"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[3].starts_with("b: cannot read src/lib.rs"),
+            "{problems:#?}"
+        );
+        // Without a workspace manifest the crate list itself is the problem.
+        assert_eq!(crate_doc_problems(&root).len(), 1);
     }
 }

@@ -15,6 +15,7 @@
 
 mod bench;
 mod ci;
+mod crates;
 mod lint;
 mod release;
 

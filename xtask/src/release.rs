@@ -9,7 +9,8 @@
 //!    `## [Unreleased]` first);
 //! 4. runs `cargo xtask ci` (skipped with `--no-ci`);
 //! 5. writes the bumped `Cargo.toml` and runs `cargo publish --dry-run` for every published
-//!    crate in dependency order ([`PUBLISH_ORDER`]), in one cargo invocation: cargo
+//!    crate in dependency order ([`crates::published_in_order`]: every internal crate of
+//!    `[workspace.dependencies]` without `publish = false`), in one cargo invocation: cargo
 //!    (≥ 1.90) resolves each crate's internal dependencies against the packages being
 //!    published, which are not on crates.io yet. It does not publish, commit or tag: it
 //!    prints the commands that do.
@@ -30,27 +31,16 @@
 //!   packages being published without compiling them.
 
 mod changelog;
-mod manifest;
+pub(crate) mod manifest;
 
 use std::path::Path;
 
 use xshell::{Shell, cmd};
 
+use crate::crates::{self, Published};
 use crate::{ci::Ci, root_shell, run_step, workspace_root};
 
 use manifest::{Level, Version, bump_manifest, internal_dependencies};
-
-/// The published crates, each after every internal crate it depends on (checked by a
-/// test against the crates' manifests).
-pub(crate) const PUBLISH_ORDER: &[&str] = &[
-    "twat-cache-core",
-    "twat-cache-memory",
-    "twat-cache-disk",
-    "twat-cache-file",
-    "twat-cache-async",
-    "twat-cache-macros",
-    "twat-cache",
-];
 
 /// The `release` command.
 #[derive(Debug)]
@@ -90,6 +80,7 @@ impl Release {
         let root = workspace_root();
         let sh = root_shell()?;
         check_clean_tree(&sh)?;
+        let published = crates::published_in_order(&root)?;
 
         let manifest_path = root.join("Cargo.toml");
         let manifest = read(&manifest_path)?;
@@ -123,12 +114,12 @@ impl Release {
                 "xtask: --dry-run: Cargo.toml not written; checking the packages at the current version {}",
                 bump.old
             );
-            dry_run_packages(&sh, &root)
+            dry_run_packages(&sh, &root, &published)
         } else {
             std::fs::write(&manifest_path, &bump.manifest)
                 .map_err(|err| format!("cannot write {}: {err}", manifest_path.display()))?;
             println!("xtask: wrote version {} to Cargo.toml", bump.new);
-            verify_packages(&sh, &bump.new)
+            verify_packages(&sh, &bump.new, &published)
         }
     }
 }
@@ -160,8 +151,8 @@ fn check_clean_tree(sh: &Shell) -> Result<(), String> {
 }
 
 /// The real release: every crate verified together, after the version bump.
-fn verify_packages(sh: &Shell, new: &Version) -> Result<(), String> {
-    let packages = package_args();
+fn verify_packages(sh: &Shell, new: &Version, published: &[Published]) -> Result<(), String> {
+    let packages = package_args(published);
     let packages = &packages;
     // `--allow-dirty`: the tree was clean; the only changes are the bump just written
     // (Cargo.toml, and Cargo.lock which cargo updates).
@@ -183,9 +174,9 @@ fn verify_packages(sh: &Shell, new: &Version) -> Result<(), String> {
 }
 
 /// The dry run: see the module docs.
-fn dry_run_packages(sh: &Shell, root: &Path) -> Result<(), String> {
-    for name in PUBLISH_ORDER {
-        let crate_manifest = read(&root.join(name).join("Cargo.toml"))?;
+fn dry_run_packages(sh: &Shell, root: &Path, published: &[Published]) -> Result<(), String> {
+    for Published { name, folder } in published {
+        let crate_manifest = read(&root.join(folder).join("Cargo.toml"))?;
         let internal = internal_dependencies(&crate_manifest);
         if internal.is_empty() {
             run_step(
@@ -205,7 +196,7 @@ fn dry_run_packages(sh: &Shell, root: &Path) -> Result<(), String> {
             check_package_files(name, &files)?;
         }
     }
-    let packages = package_args();
+    let packages = package_args(published);
     run_step(
         "cargo publish --dry-run --no-verify (every crate together: manifests resolve \
          against the packages being published, nothing is compiled)",
@@ -235,11 +226,11 @@ fn check_package_files(name: &str, files: &str) -> Result<(), String> {
     }
 }
 
-/// `-p core -p memory …` in [`PUBLISH_ORDER`].
-fn package_args() -> Vec<String> {
-    PUBLISH_ORDER
+/// `-p core -p memory …` in publishing order.
+fn package_args(published: &[Published]) -> Vec<String> {
+    published
         .iter()
-        .flat_map(|name| ["-p".to_owned(), (*name).to_owned()])
+        .flat_map(|p| ["-p".to_owned(), p.name.clone()])
         .collect()
 }
 
@@ -266,24 +257,6 @@ mod tests {
         assert!(Release::from_args(&args(&["--dry-run"])).is_err());
         assert!(Release::from_args(&args(&["patch", "minor"])).is_err());
         assert!(Release::from_args(&args(&["--force", "patch"])).is_err());
-    }
-
-    #[test]
-    fn publish_order_puts_every_dependency_first() {
-        let root = workspace_root();
-        for (position, name) in PUBLISH_ORDER.iter().enumerate() {
-            let manifest = read(&root.join(name).join("Cargo.toml")).unwrap();
-            for dependency in internal_dependencies(&manifest) {
-                let before = PUBLISH_ORDER[..position].contains(&dependency.as_str());
-                assert!(
-                    before,
-                    "{name} depends on {dependency}, which is not published before it"
-                );
-            }
-        }
-        let published: Vec<&str> = crate::lint::PUBLISHED_CRATES.to_vec();
-        assert_eq!(PUBLISH_ORDER.len(), published.len());
-        assert!(PUBLISH_ORDER.iter().all(|name| published.contains(name)));
     }
 
     #[test]
