@@ -1,5 +1,6 @@
 //! [`RedisCache`]: typed and byte-level access to one cache's keys on a Redis server.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -246,24 +247,48 @@ impl RedisCache {
         &self,
         key: &K,
     ) -> Result<Option<V>, Error> {
-        let key_bytes = self.namespace.key(key)?;
-        let Some(payload) = self.fetch(&key_bytes)? else {
-            self.link.stats.miss();
-            return Ok(None);
-        };
-        match decode_value::<V>(payload.bytes()) {
-            Ok(value) => {
-                self.link.stats.hit();
-                Ok(Some(value))
-            }
-            Err(err) => {
-                drop(payload);
-                self.discard(&key_bytes);
+        self.with_key_bytes(key, |key_bytes| {
+            let Some(payload) = self.fetch(key_bytes)? else {
                 self.link.stats.miss();
-                self.link.stats.error(&self.link.name, &Error::Decode(err));
-                Ok(None)
+                return Ok(None);
+            };
+            match decode_value::<V>(payload.bytes()) {
+                Ok(value) => {
+                    self.link.stats.hit();
+                    Ok(Some(value))
+                }
+                Err(err) => {
+                    drop(payload);
+                    self.discard(key_bytes);
+                    self.link.stats.miss();
+                    self.link.stats.error(&self.link.name, &Error::Decode(err));
+                    Ok(None)
+                }
             }
+        })?
+    }
+
+    /// Runs `with` on the namespaced key bytes of `key`, encoded into a reused
+    /// thread-local buffer (no allocation on the hit path).
+    fn with_key_bytes<K: Serialize + ?Sized, R>(
+        &self,
+        key: &K,
+        with: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Error> {
+        thread_local! {
+            static KEY_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
         }
+        // Taken out while `with` runs, so a nested call simply starts a fresh buffer.
+        let mut buffer = KEY_BUFFER.take();
+        buffer.clear();
+        buffer.extend_from_slice(self.namespace.prefix());
+        let buffer = postcard::to_extend(key, buffer).map_err(|err| Error::Encode {
+            what: "key",
+            reason: err.to_string(),
+        })?;
+        let result = with(&buffer);
+        KEY_BUFFER.set(buffer);
+        Ok(result)
     }
 
     /// Stores `value` under `key` with the cache's TTL (the server expires it).

@@ -198,17 +198,15 @@ impl Link {
 
     /// A free slot if there is one, else the next slot in turn (waiting for it).
     fn take_slot(&self) -> parking_lot::MutexGuard<'_, Option<Pooled>> {
-        let count = self.slots.len().max(1);
-        let start = self.next_slot.fetch_add(1, Ordering::Relaxed) % count;
-        for offset in 0..count {
-            if let Some(slot) = self.slots.get((start + offset) % count)
-                && let Some(guard) = slot.try_lock()
-            {
+        // Lowest free slot first: a lone caller keeps reusing one warm connection.
+        for slot in &self.slots {
+            if let Some(guard) = slot.try_lock() {
                 return guard;
             }
         }
-        // `start < count == slots.len()`: `connections` is at least 1, so this index is
-        // always in range.
+        // All busy: queue on the slots in turn.
+        let start = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        // `start < slots.len()`: `connections` is at least 1, so this index is in range.
         self.slots[start].lock()
     }
 
