@@ -196,3 +196,38 @@ fn send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<RedisCache>();
 }
+
+/// Run in a child process whose only way to find the server is `TWAT_CACHE_REDIS_URL`.
+#[test]
+fn env_url_child() {
+    if std::env::var(common::CHILD_URL).is_ok() {
+        let config = CacheConfig::builder().name("from_env").build().unwrap();
+        let cache = RedisCache::open_with(&config, test_options()).unwrap();
+        cache.set(&"k", &"via env").unwrap();
+        assert_eq!(
+            cache.get::<_, String>(&"k").unwrap().as_deref(),
+            Some("via env")
+        );
+    }
+}
+
+#[test]
+fn the_url_comes_from_the_environment_when_the_config_has_none() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "env_url_child", "--test-threads", "1"])
+        .env(common::CHILD_URL, "1")
+        .env("TWAT_CACHE_REDIS_URL", server.url())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut raw = server.raw();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("twat_cache:from_env:0:*")
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+}

@@ -127,3 +127,25 @@ fn a_delete_and_a_clear_reach_other_fronts() {
         .unwrap()
         .is_none()));
 }
+
+#[test]
+fn front_entries_expire_with_the_value() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let config = twat_cache_core::CacheConfig::builder()
+        .name("front_ttl")
+        .ttl(Duration::from_millis(300))
+        .redis_url(server.url())
+        .build()
+        .unwrap();
+    let cache = twat_cache_redis::RedisCache::open_with(&config, front_options()).unwrap();
+    assert!(eventually(Duration::from_secs(10), || cache.is_front_live()));
+    cache.set(&"k", &1_u32).unwrap();
+    assert_eq!(cache.get::<_, u32>(&"k").unwrap(), Some(1));
+    assert_eq!(cache.stats().size, 1);
+    // The front keeps the entry for up to a minute (l1_max_age) but never past its TTL.
+    assert!(eventually(Duration::from_secs(10), || {
+        cache.get::<_, u32>(&"k").unwrap().is_none()
+    }));
+}
