@@ -14,15 +14,27 @@
 //! * `expiry`: with a TTL, a min-heap of `(insert stamp, hash)`: since the TTL is global,
 //!   insertion order is expiry order.
 //!
+//! # Why no existing crate
+//!
+//! quick_cache (CLOCK-Pro) and moka/mini-moka (W-TinyLFU) approximate by design, so they
+//! cannot evict in cachetools' exact LRU/LFU/FIFO order; `cached`'s `LruCache` is exact
+//! but relinks a list under one lock on every hit. This store keeps hits read-only and
+//! pays for order at eviction time instead.
+//!
 //! # Why the lazy heap gives the exact order
 //!
-//! Every access takes a fresh stamp from the shard's monotonic clock, so an entry's
+//! (Exact stores, i.e. caches of one shard.) Every access takes a fresh stamp from the
+//! shard's monotonic clock, so an entry's
 //! eviction key — `stamp` for LRU and FIFO, `(frequency, stamp)` for LFU — only ever
 //! grows, and no two entries share a stamp. The heap holds for each entry a key that is
 //! `<=` its current one. Pop the smallest: if its recorded key is still current, it is
 //! smaller than every other recorded key and therefore every current key — the exact
 //! victim. Otherwise push it back with its current key and pop again. Each hit causes at
 //! most one such re-push, so eviction is amortized `O(log n)`.
+//!
+//! In a shard of a larger cache, hits copy the clock instead of advancing it (only
+//! writers advance it), so uses between two inserts tie; ties make the victim one of the
+//! least recently used rather than the exact one, the documented approximation.
 //!
 //! Heap items find their entry by hash and recognise it by its current key (stamps are
 //! unique within a shard, so a current key names one entry). An item that matches no
