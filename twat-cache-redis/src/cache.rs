@@ -120,9 +120,30 @@ fn resolve_url(config: &CacheConfig) -> String {
 
 fn invalid_url(url: &str, reason: &'static str) -> Error {
     Error::Config(ConfigError::InvalidRedisUrl {
-        url: mask_password(url),
+        url: mask_url(url),
         reason,
     })
+}
+
+/// `url` fit for logs: core's [`mask_password`] for `user:password@`, plus the
+/// `pass=` / `password=` query parameters `redis+unix://` URLs carry.
+fn mask_url(url: &str) -> String {
+    let masked = mask_password(url);
+    let Some((base, query)) = masked.split_once('?') else {
+        return masked;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, _))
+                if name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("password") =>
+            {
+                format!("{name}=***")
+            }
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {
@@ -171,7 +192,7 @@ impl RedisCache {
         let namespace = config.namespace("redis");
         let stop = Arc::new(AtomicBool::new(false));
         let front = (options.l1_entries > 0).then(|| Arc::new(Front::new(options.l1_entries)));
-        let link = Link::start(client, mask_password(&url), name, options);
+        let link = Link::start(client, mask_url(&url), name, options);
         if let Some(front) = &front {
             front::spawn_subscriber(
                 link.client().clone(),
@@ -579,6 +600,19 @@ mod tests {
             prop_assert!(matches!(check_envelope(&sealed), Ok(Checked::Live(None))));
             let _ = decode_value::<(u64, String, Vec<f64>)>(&tail);
         }
+    }
+
+    #[test]
+    fn urls_are_masked_for_logs() {
+        assert_eq!(
+            mask_url("redis+unix:///run/redis.sock?db=2&pass=hunter2"),
+            "redis+unix:///run/redis.sock?db=2&pass=***"
+        );
+        assert_eq!(
+            mask_url("redis://u:hunter2@h:1/0?password=x"),
+            "redis://u:***@h:1/0?password=***"
+        );
+        assert_eq!(mask_url("redis://h:1"), "redis://h:1");
     }
 
     #[test]

@@ -231,3 +231,34 @@ fn the_url_comes_from_the_environment_when_the_config_has_none() {
         .unwrap();
     assert_eq!(keys.len(), 1);
 }
+
+#[test]
+fn password_and_unix_socket_urls() {
+    let port = common::free_port();
+    let Some(server) = RedisServer::start_with(
+        port,
+        &[
+            "--requirepass",
+            "s3cret",
+            "--unixsocket",
+            "{dir}/redis.sock",
+            "--unixsocketperm",
+            "700",
+        ],
+    ) else {
+        return;
+    };
+    let with_password = format!("redis://:s3cret@127.0.0.1:{port}");
+    let cache = common::open(&with_password, "auth");
+    cache.set(&"k", &1_u32).unwrap();
+    assert_eq!(cache.get::<_, u32>(&"k").unwrap(), Some(1));
+    let wrong = common::open(&format!("redis://:nope@127.0.0.1:{port}"), "auth");
+    assert!(wrong.get::<_, u32>(&"k").is_err());
+    assert!(!format!("{wrong:?}").contains("nope"));
+
+    let socket = server.dir().join("redis.sock");
+    let unix = format!("redis+unix://{}?pass=s3cret", socket.display());
+    let over_socket = common::open(&unix, "auth");
+    assert_eq!(over_socket.get::<_, u32>(&"k").unwrap(), Some(1));
+    assert!(!format!("{over_socket:?}").contains("s3cret"));
+}

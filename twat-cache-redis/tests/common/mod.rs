@@ -43,6 +43,12 @@ impl RedisServer {
 
     /// Starts a server on `port` (see [`RedisServer::start`]).
     pub fn start_on(port: u16) -> Option<Self> {
+        Self::start_with(port, &[])
+    }
+
+    /// Starts a server on `port` with extra `redis-server` arguments; `{dir}` in an
+    /// argument is replaced by the server's temp dir.
+    pub fn start_with(port: u16, extra: &[&str]) -> Option<Self> {
         let Some(binary) = redis_server_binary() else {
             assert!(
                 std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
@@ -62,6 +68,11 @@ impl RedisServer {
             .arg("--dir")
             .arg(dir.path())
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .args(
+                extra
+                    .iter()
+                    .map(|arg| arg.replace("{dir}", &dir.path().display().to_string())),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -75,14 +86,24 @@ impl RedisServer {
         Some(server)
     }
 
+    /// The server's temp dir.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     fn wait_ready(&self) {
         let client = redis::Client::open(self.url()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut connection) =
-                client.get_connection_with_timeout(Duration::from_millis(200))
-                && redis::cmd("PING").query::<String>(&mut connection).is_ok()
-            {
+            // Ready once the server answers, even if only to refuse (`requirepass`).
+            let answered = match client.get_connection_with_timeout(Duration::from_millis(200)) {
+                Ok(mut connection) => match redis::cmd("PING").query::<String>(&mut connection) {
+                    Ok(_) => true,
+                    Err(err) => !err.is_io_error() && !err.is_connection_refusal(),
+                },
+                Err(err) => !err.is_io_error() && !err.is_connection_refusal(),
+            };
+            if answered {
                 return;
             }
             assert!(
