@@ -139,3 +139,38 @@ fn one_process_many_threads_compute_once() {
     });
     assert_eq!(runs.into_inner(), 1);
 }
+
+#[test]
+fn byte_level_lease_can_decline_to_cache() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = open_with(&server.url(), "bytes_lease", test_options());
+    let key = b"namespaced key bytes";
+    // An `Err` result the caller does not cache: computed, returned, not stored.
+    let first: Result<u32, String> = cache.get_or_compute_bytes_with_lease(
+        key,
+        |_| panic!("nothing is stored yet"),
+        || (Err("failed".to_owned()), None),
+    );
+    assert_eq!(first, Err("failed".to_owned()));
+    let mut raw = server.raw();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("twat_cache:bytes_lease:*")
+        .query(&mut raw)
+        .unwrap();
+    assert!(
+        keys.is_empty(),
+        "nothing stored and the lease released: {keys:?}"
+    );
+    // An `Ok` result is stored; the next call decodes it instead of computing.
+    let second: Result<u32, String> =
+        cache.get_or_compute_bytes_with_lease(key, |_| None, || (Ok(7), Some(vec![7])));
+    assert_eq!(second, Ok(7));
+    let third: Result<u32, String> = cache.get_or_compute_bytes_with_lease(
+        key,
+        |payload| Some(Ok(u32::from(payload[0]))),
+        || panic!("the stored value is used"),
+    );
+    assert_eq!(third, Ok(7));
+}
