@@ -26,6 +26,11 @@ impl Lint {
             println!(
                 "xtask: every published crate has a README (with a \"use this crate alone\" section) and crate docs"
             );
+        } else {
+            println!(
+                "xtask: README/crate-doc check: {} problem(s), listed at the end",
+                failures.len()
+            );
         }
         let sh = root_shell()?;
         let steps = [
