@@ -108,6 +108,12 @@ impl Bench {
         let root = workspace_root();
         let target = target_dir(&root);
         let sh = root_shell()?;
+        // Cargo reads a relative CARGO_TARGET_DIR from the workspace root, but criterion, in
+        // the bench process, from the bench package's folder (benches/): hand both the
+        // same absolute path so the results land where this command reads them.
+        if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+            sh.set_var("CARGO_TARGET_DIR", &target);
+        }
         let mut failures = Vec::new();
         let since = if self.report_only {
             None
