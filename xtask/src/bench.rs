@@ -3,8 +3,8 @@
 //! median time per operation and the ratio of ours to each baseline) and
 //! `target/bench-report.svg` (a bar chart of those ratios).
 //!
-//! * `ENGINE` is a bench target of `benches/Cargo.toml`: `core`, `memory`, `disk`, `file`,
-//!   `async`; none means all of them, in that order.
+//! * `ENGINE` is a `[[bench]]` target of `benches/Cargo.toml` (`core`, `memory`, `disk`,
+//!   `file`, `async`, …); none means all of them, in the manifest's order.
 //! * `--quick` passes [`QUICK_ARGS`] to criterion (short warm-up and measurement, 10
 //!   samples): all engines take about 2 minutes of benchmark time on 2 cores, plus the
 //!   release build. Criterion 0.8 also has its own `--quick`, but it keeps only two
@@ -38,8 +38,9 @@ use xshell::cmd;
 
 use crate::{root_shell, run_step, target_dir, workspace_root};
 
-/// The bench targets of `benches/Cargo.toml`, in report order.
-pub(crate) const ENGINES: &[&str] = &["core", "memory", "disk", "file", "async"];
+/// The package holding the benches, and its folder.
+const BENCH_PACKAGE: &str = "twat-cache-benches";
+const BENCH_FOLDER: &str = "benches";
 
 /// Criterion flags for `--quick`: 0.5 s warm-up, 1 s measurement, 10 samples (groups that
 /// set their own sample size keep it), fewer bootstrap resamples.
@@ -69,21 +70,32 @@ pub(crate) struct Bench {
     quick: bool,
     report_only: bool,
     engines: Vec<String>,
+    /// Every bench target, in `benches/Cargo.toml` order (the report's group order).
+    available: Vec<String>,
 }
 
 impl Bench {
-    /// Parses `[--quick] [--report-only] [ENGINE…]`.
+    /// Parses `[--quick] [--report-only] [ENGINE…]`, ENGINE being a `[[bench]]` target of
+    /// `benches/Cargo.toml`.
     pub(crate) fn from_args(args: &[String]) -> Result<Self, String> {
+        let path = workspace_root().join(BENCH_FOLDER).join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        Self::parse(args, bench_targets(&manifest))
+    }
+
+    fn parse(args: &[String], available: Vec<String>) -> Result<Self, String> {
         let mut bench = Self {
             quick: false,
             report_only: false,
             engines: Vec::new(),
+            available,
         };
         for arg in args {
             match arg.as_str() {
                 "--quick" => bench.quick = true,
                 "--report-only" => bench.report_only = true,
-                engine if ENGINES.contains(&engine) => {
+                engine if bench.available.iter().any(|a| a == engine) => {
                     if !bench.engines.iter().any(|e| e == engine) {
                         bench.engines.push(engine.to_owned());
                     }
@@ -91,13 +103,13 @@ impl Bench {
                 other => {
                     return Err(format!(
                         "bench: unknown argument `{other}`: expected --quick, --report-only or an engine ({})",
-                        ENGINES.join(", ")
+                        bench.available.join(", ")
                     ));
                 }
             }
         }
         if bench.engines.is_empty() {
-            bench.engines = ENGINES.iter().map(|e| (*e).to_owned()).collect();
+            bench.engines.clone_from(&bench.available);
         }
         Ok(bench)
     }
@@ -134,17 +146,14 @@ impl Bench {
                 .collect();
             let _ = run_step(
                 "cargo bench --no-run (build the selected benches)",
-                &cmd!(
-                    sh,
-                    "cargo bench -p twat-cache-benches --no-run {targets...}"
-                ),
+                &cmd!(sh, "cargo bench -p {BENCH_PACKAGE} --no-run {targets...}"),
             );
             let measuring = Instant::now();
             for engine in &self.engines {
-                let label = format!("cargo bench -p twat-cache-benches --bench {engine}");
+                let label = format!("cargo bench -p {BENCH_PACKAGE} --bench {engine}");
                 let command = cmd!(
                     sh,
-                    "cargo bench -p twat-cache-benches --bench {engine} -- {quick...}"
+                    "cargo bench -p {BENCH_PACKAGE} --bench {engine} -- {quick...}"
                 );
                 if let Err(message) = run_step(&label, &command) {
                     failures.push(message);
@@ -168,7 +177,7 @@ impl Bench {
             ));
             return Err(failures.join("\n"));
         }
-        let groups = report::group(&measurements);
+        let groups = report::group(&measurements, &self.available);
         let info = report::RunInfo {
             command: self.command_line(),
             date: utc_now(),
@@ -212,12 +221,30 @@ impl Bench {
         if self.report_only {
             line.push_str(" --report-only");
         }
-        if self.engines.len() < ENGINES.len() {
+        if self.engines.len() < self.available.len() {
             line.push(' ');
             line.push_str(&self.engines.join(" "));
         }
         line
     }
+}
+
+/// The `name`s of the `[[bench]]` tables of a manifest, in order.
+fn bench_targets(manifest: &str) -> Vec<String> {
+    let mut in_bench = false;
+    let mut names = Vec::new();
+    for line in manifest.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_bench = trimmed == "[[bench]]";
+        } else if in_bench
+            && let Some((key, value)) = trimmed.split_once('=')
+            && key.trim() == "name"
+        {
+            names.push(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    names
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -302,31 +329,35 @@ mod tests {
         words.iter().map(|w| (*w).to_owned()).collect()
     }
 
+    fn available() -> Vec<String> {
+        args(&["core", "memory", "disk", "file", "async"])
+    }
+
     #[test]
     fn no_engine_means_all_and_unknown_arguments_fail() {
-        let bench = Bench::from_args(&[]).unwrap();
-        assert_eq!(bench.engines, ENGINES);
+        let bench = Bench::parse(&[], available()).unwrap();
+        assert_eq!(bench.engines, available());
         assert!(!bench.quick && !bench.report_only);
         assert_eq!(bench.command_line(), "cargo xtask bench");
-        let bench = Bench::from_args(&args(&["memory", "--quick", "core", "memory"])).unwrap();
+        let bench =
+            Bench::parse(&args(&["memory", "--quick", "core", "memory"]), available()).unwrap();
         assert_eq!(bench.engines, ["memory", "core"]);
         assert_eq!(
             bench.command_line(),
             "cargo xtask bench --quick memory core"
         );
-        let err = Bench::from_args(&args(&["redis"])).unwrap_err();
-        assert!(err.contains("unknown argument `redis`"), "{err}");
+        let err = Bench::parse(&args(&["mongo"]), available()).unwrap_err();
+        assert!(err.contains("unknown argument `mongo`"), "{err}");
     }
 
     #[test]
-    fn every_engine_is_a_bench_target() {
-        let manifest =
-            std::fs::read_to_string(workspace_root().join("benches/Cargo.toml")).unwrap();
-        for engine in ENGINES {
-            assert!(
-                manifest.contains(&format!("[[bench]]\nname = \"{engine}\"")),
-                "{engine}"
-            );
+    fn bench_targets_come_from_the_manifest() {
+        let manifest = "[package]\nname = \"b\"\n\n[[bench]]\nname = \"core\"\nharness = false\n\n\
+            [[bench]]\nharness = false\nname = \"memory\"\n\n[lints]\nworkspace = true\n";
+        assert_eq!(bench_targets(manifest), ["core", "memory"]);
+        let real = Bench::from_args(&[]).unwrap();
+        for engine in ["core", "memory", "disk", "file", "async"] {
+            assert!(real.available.iter().any(|a| a == engine), "{engine}");
         }
     }
 

@@ -28,8 +28,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   lint                     fmt check, clippy -D warnings, docs -D warnings,
                            README (with a \"use this crate alone\" section) and crate-doc check
   bench [--quick] [--report-only] [ENGINE...]
-                           run the criterion benches (ENGINE: core memory disk file async;
-                           none = all) and write target/bench-report.md and .svg
+                           run the criterion benches (ENGINE: a [[bench]] of
+                           benches/Cargo.toml: core memory disk file async ...; none = all)
+                           and write target/bench-report.md and .svg
                            --quick        short criterion runs (about 2 minutes for all)
                            --report-only  do not run: report criterion's existing results
   release [--dry-run] [--no-ci] <patch|minor|major>

@@ -142,7 +142,10 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::report::{group, tests::fixture};
+    use crate::bench::report::{
+        group,
+        tests::{engines, fixture},
+    };
 
     #[test]
     fn the_scale_is_logarithmic_around_one() {
@@ -159,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_one_bar_per_pair_with_escaped_labels() {
-        let groups = group(&fixture());
+        let groups = group(&fixture(), &engines());
         let chart = svg("twat-cache & co", &groups);
         assert!(chart.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(chart.trim_end().ends_with("</svg>"));
@@ -185,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_chart_without_pairs_says_so() {
-        let groups = group(&fixture()[7..9]);
+        let groups = group(&fixture()[7..9], &engines());
         let chart = svg("core only", &groups);
         assert_eq!(chart.matches("<rect x=").count(), 0);
         assert!(chart.contains("No group has both"));

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
+use super::NAMING_CONVENTION;
 use super::criterion::Measurement;
-use super::{ENGINES, NAMING_CONVENTION};
 
 /// Whose implementation a benchmark measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,9 +109,9 @@ impl Group {
     }
 }
 
-/// Groups the measurements: groups in engine order ([`ENGINES`], by the group name's first
-/// word), then by name.
-pub(crate) fn group(measurements: &[Measurement]) -> Vec<Group> {
+/// Groups the measurements: groups in the order of the bench targets `engines` (by the
+/// group name's first word), then by name.
+pub(crate) fn group(measurements: &[Measurement], engines: &[String]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for measurement in measurements {
         let row = Row {
@@ -129,10 +129,10 @@ pub(crate) fn group(measurements: &[Measurement]) -> Vec<Group> {
     }
     let engine_rank = |name: &str| {
         let first = name.split(['/', '_', '-', ' ']).next().unwrap_or(name);
-        ENGINES
+        engines
             .iter()
-            .position(|engine| *engine == first)
-            .unwrap_or(ENGINES.len())
+            .position(|engine| engine == first)
+            .unwrap_or(engines.len())
     };
     groups.sort_by(|a, b| {
         engine_rank(&a.name)
@@ -287,6 +287,13 @@ pub(crate) mod tests {
         }
     }
 
+    /// The bench targets, in manifest order.
+    pub(crate) fn engines() -> Vec<String> {
+        ["core", "memory", "disk", "file", "async"]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
     /// Fixture numbers shaped like the real benches.
     pub(crate) fn fixture() -> Vec<Measurement> {
         vec![
@@ -343,7 +350,7 @@ pub(crate) mod tests {
 
     #[test]
     fn groups_follow_engine_order_with_ours_first() {
-        let groups = group(&fixture());
+        let groups = group(&fixture(), &engines());
         let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(
             names,
@@ -363,7 +370,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_table_has_a_ratio_column_per_baseline() {
-        let groups = group(&fixture());
+        let groups = group(&fixture(), &engines());
         let memory = table(&groups[1]);
         let expected = "## memory/hit\n\n\
             | benchmark | kind | median per op | ÷ `HashMap get + clone` | ÷ `#[cached(max_size = 10_000)]` |\n\
@@ -376,7 +383,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_group_without_baselines_lists_medians_only() {
-        let groups = group(&fixture());
+        let groups = group(&fixture(), &engines());
         let core = table(&groups[0]);
         let expected = "## core\n\n\
             | benchmark | kind | median per op |\n\
@@ -395,7 +402,7 @@ pub(crate) mod tests {
             machine: "AMD EPYC, 2 CPUs".to_owned(),
             mode: "quick".to_owned(),
         };
-        let report = markdown(&info, &group(&fixture()));
+        let report = markdown(&info, &group(&fixture(), &engines()));
         assert!(report.starts_with("# twat-cache benchmark report\n"));
         assert!(report.contains("- Machine: AMD EPYC, 2 CPUs\n"));
         assert!(report.contains("- Date: 2026-11-25 18:00 UTC\n"));
