@@ -10,6 +10,7 @@
 
 mod async_persistent;
 mod asynchronous;
+mod bytes;
 mod memory;
 mod persistent;
 

@@ -10,11 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use twat_cache_core::{
-    CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
-};
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace};
 
-use super::resolve_config;
+use super::{bytes, resolve_config};
 use crate::store::{Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
@@ -54,7 +52,7 @@ impl<V> PersistentMemo<V> {
     }
 }
 
-impl<V: Serialize + DeserializeOwned> PersistentMemo<V> {
+impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
     fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &PersistentEntry {
         self.cell
             .get_or_init(|| PersistentEntry::open::<V>(make, "twat_cache::bcache"))
@@ -131,9 +129,9 @@ impl PersistentEntry {
 
     /// The decoded value under `key`; failures are counted and read as a miss, and an
     /// entry that does not decode is removed.
-    pub(super) fn lookup<V: DeserializeOwned>(&self, key: &[u8]) -> Option<V> {
+    pub(super) fn lookup<V: DeserializeOwned + 'static>(&self, key: &[u8]) -> Option<V> {
         match self.store.get_bytes(key) {
-            Ok(Some(payload)) => match decode_value::<V>(&payload) {
+            Ok(Some(payload)) => match bytes::decode::<V>(payload) {
                 Ok(value) => Some(value),
                 Err(err) => {
                     self.store.record_error(&err.into());
@@ -152,8 +150,8 @@ impl PersistentEntry {
     }
 
     /// Stores `value` under `key`; a failure is counted, never returned.
-    pub(super) fn store_value<V: Serialize + ?Sized>(&self, key: &[u8], value: &V) {
-        let stored = encode_value(value).and_then(|payload| self.store.set_bytes(key, &payload));
+    pub(super) fn store_value<V: Serialize + 'static>(&self, key: &[u8], value: &V) {
+        let stored = bytes::encode(value).and_then(|payload| self.store.set_bytes(key, &payload));
         if let Err(err) = stored {
             self.store.record_error(&err);
         }

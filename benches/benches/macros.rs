@@ -1,0 +1,180 @@
+//! The attributes as a user writes them, against what that user would otherwise write:
+//!
+//! * `macros/mcache hit` and `macros/mcache miss`: `#[mcache(maxsize = 10_000)]` against
+//!   `cached`'s `#[cached(max_size = 10_000)]` and a plain `HashMap` get+clone, on 10 000
+//!   `u64` ids (32-byte `String` values) in a seeded random order;
+//! * `macros/fcache hit <size>`: `#[fcache]` returning a `Vec<u8>` of 1 KiB, 1 MiB and
+//!   64 MiB against `std::fs::read` of a file of the same size;
+//! * `macros/bcache hit`: `#[bcache]` returning 100 bytes (hot: served by the memory front).
+//!
+//! The persistent caches need a cache root chosen before they open, so the bench re-runs
+//! itself with `TWAT_CACHE_DIR` pointing at a temporary folder (removed afterwards).
+//!
+//! Run: `cargo bench -p twat-cache-benches --bench macros`
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cached::proc_macro::cached;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use twat_cache::{bcache, fcache, mcache};
+
+const KEYS: u64 = 10_000;
+
+fn value(id: u64) -> String {
+    format!("{id:032}")
+}
+
+#[mcache(maxsize = 10_000, name = "bench::mcache_hit")]
+fn mcache_hit(id: u64) -> String {
+    value(id)
+}
+
+#[cached(max_size = 10_000)]
+fn cached_hit(id: u64) -> String {
+    value(id)
+}
+
+#[mcache(maxsize = 10_000, name = "bench::mcache_miss")]
+fn mcache_miss(id: u64) -> String {
+    value(id)
+}
+
+#[cached(max_size = 10_000)]
+fn cached_miss(id: u64) -> String {
+    value(id)
+}
+
+#[fcache(folder = "bench_fcache", name = "bench::fcache")]
+fn fcache_bytes(len: usize) -> Vec<u8> {
+    payload(len)
+}
+
+#[bcache(folder = "bench_bcache", name = "bench::bcache")]
+fn bcache_hit(id: u64) -> Vec<u8> {
+    vec![u8::try_from(id % 251).unwrap_or_default(); 100]
+}
+
+fn payload(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn ids() -> Vec<u64> {
+    let mut ids: Vec<u64> = (0..KEYS).collect();
+    ids.shuffle(&mut SmallRng::seed_from_u64(0x7a7_ca5e));
+    ids
+}
+
+fn memory(c: &mut Criterion) {
+    let ids = ids();
+    let map: HashMap<u64, String> = ids.iter().map(|&id| (id, value(id))).collect();
+    for &id in &ids {
+        mcache_hit(id);
+        cached_hit(id);
+    }
+    let mut group = c.benchmark_group("macros/mcache hit");
+    group.throughput(Throughput::Elements(1));
+    let mut cursor = 0;
+    let mut next = move || {
+        cursor = (cursor + 1) % ids.len();
+        ids[cursor]
+    };
+    group.bench_function("#[mcache(maxsize = 10_000)]", |b| {
+        b.iter(|| mcache_hit(black_box(next())));
+    });
+    group.bench_function("#[cached(max_size = 10_000)]", |b| {
+        b.iter(|| cached_hit(black_box(next())));
+    });
+    group.bench_function("HashMap get+clone", |b| {
+        b.iter(|| map.get(&black_box(next())).cloned());
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("macros/mcache miss");
+    group.throughput(Throughput::Elements(1));
+    let fresh = AtomicU64::new(1 << 40);
+    group.bench_function("#[mcache(maxsize = 10_000)]", |b| {
+        b.iter(|| mcache_miss(fresh.fetch_add(1, Ordering::Relaxed)));
+    });
+    group.bench_function("#[cached(max_size = 10_000)]", |b| {
+        b.iter(|| cached_miss(fresh.fetch_add(1, Ordering::Relaxed)));
+    });
+    group.finish();
+}
+
+fn persistent(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("macros/fcache hit");
+    for (label, len) in [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("64 MiB", 64 << 20)] {
+        if len >= 64 << 20 {
+            group.sample_size(10);
+        }
+        group.throughput(Throughput::Bytes(len as u64));
+        let file = dir.path().join(format!("plain-{len}"));
+        std::fs::write(&file, payload(len)).unwrap();
+        assert_eq!(fcache_bytes(len).len(), len);
+        group.bench_with_input(
+            BenchmarkId::new("#[fcache] Vec<u8>", label),
+            &len,
+            |b, &len| {
+                b.iter(|| fcache_bytes(black_box(len)));
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("std_fs::read", label), &file, |b, file| {
+            b.iter(|| std::fs::read(black_box(file)).unwrap());
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("macros/bcache hit");
+    group.throughput(Throughput::Elements(1));
+    for id in 0..KEYS {
+        bcache_hit(id);
+    }
+    let mut id = 0;
+    group.bench_function("#[bcache] 100 bytes, hot", |b| {
+        b.iter(|| {
+            id = (id + 7919) % KEYS;
+            bcache_hit(black_box(id))
+        });
+    });
+    group.finish();
+}
+
+fn main() {
+    if std::env::var_os("TWAT_CACHE_DIR").is_none() {
+        let root = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(std::env::args_os().skip(1))
+            .env("TWAT_CACHE_DIR", root.path())
+            .status()
+            .unwrap();
+        drop(root);
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    memory(&mut criterion);
+    persistent(&mut criterion);
+    criterion.final_summary();
+}
