@@ -54,7 +54,7 @@ fn print_stats(cache_name: &str) {
             errors,
             ..
         }) => {
-            println!("stats      : hits {hits}, misses {misses}, entries {size}, errors {errors}")
+            println!("stats      : hits {hits}, misses {misses}, entries {size}, errors {errors}");
         }
         None => println!("stats      : (no cache named {cache_name})"),
     }
@@ -126,6 +126,51 @@ async fn fetch_external_data(url: &str) -> String {
 fn complex_calculation(a: i64, b: f64, c: &str) -> String {
     std::thread::sleep(Duration::from_millis(100));
     format!("{}", a as f64 * b + c.len() as f64)
+}
+
+// 6. Redis: shared by every process (and machine) that reaches the server.
+static REDIS_COMPUTED: AtomicUsize = AtomicUsize::new(0);
+
+#[ucache(engine = "redis", ttl = 600, name = "tour::shared_lookup")]
+fn shared_lookup(key: &str) -> String {
+    REDIS_COMPUTED.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(100));
+    key.to_uppercase()
+}
+
+fn redis_tier() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("TWAT_CACHE_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let address = url
+        .strip_prefix("redis://")
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or(authority).to_owned());
+    let reachable = address.as_deref().is_some_and(|address| {
+        use std::net::ToSocketAddrs as _;
+        address
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .is_some_and(|socket| {
+                std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(200)).is_ok()
+            })
+    });
+    if !reachable {
+        println!(
+            "\n== Redis tier: skipped (no server reachable at {}; start `redis-server` or set TWAT_CACHE_REDIS_URL) ==",
+            address.as_deref().unwrap_or("the configured URL")
+        );
+        return Ok(());
+    }
+    show(
+        "#[ucache(engine = \"redis\")]: shared through Redis",
+        "tour::shared_lookup",
+        || shared_lookup("twat"),
+    );
+    if REDIS_COMPUTED.load(Ordering::SeqCst) == 0 {
+        println!("shared     : served by Redis — computed by an earlier process");
+    }
+    Ok(())
 }
 
 fn folder_size(path: &std::path::Path) -> u64 {
@@ -240,6 +285,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("get/set    : {:>12.2?}  -> {hit:?}", start.elapsed());
     print_stats("tour::sessions");
     drop(cache);
+
+    redis_tier()?;
 
     let total = get_stats(None).unwrap_or_default();
     println!(

@@ -13,7 +13,34 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
-use twat_cache_core::{EngineKind, Policy};
+use twat_cache_core::Policy;
+
+/// An engine named by `engine = "…"`. The macro keeps its own list (rather than core's
+/// `EngineKind`, whose `Redis` variant exists only with a feature) so that naming an
+/// engine never depends on how this proc-macro crate was compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Memory,
+    Disk,
+    File,
+    Redis,
+}
+
+impl Engine {
+    fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "memory" | "mem" => Some(Self::Memory),
+            "disk" | "fjall" => Some(Self::Disk),
+            "file" | "cacache" => Some(Self::File),
+            "redis" | "valkey" => Some(Self::Redis),
+            _ => None,
+        }
+    }
+
+    pub(crate) const fn is_persistent(self) -> bool {
+        !matches!(self, Self::Memory)
+    }
+}
 
 /// Which attribute is being expanded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +188,7 @@ pub(crate) struct Size {
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
-    pub(crate) engine: Option<(EngineKind, Span)>,
+    pub(crate) engine: Option<(Engine, Span)>,
     pub(crate) folder: Option<LitStr>,
     pub(crate) maxsize: Option<Size>,
     /// Time-to-live in nanoseconds.
@@ -365,13 +392,19 @@ impl Args {
                     ),
                 },
                 "engine" => match classify(&value) {
-                    Value::Str(text) => match text.value().parse::<EngineKind>() {
-                        Ok(engine) => args.engine = Some((engine, text.span())),
-                        Err(err) => errors.add(text.span(), err),
+                    Value::Str(text) => match Engine::parse(&text.value()) {
+                        Some(engine) => args.engine = Some((engine, text.span())),
+                        None => errors.add(
+                            text.span(),
+                            format!(
+                                "`engine`: unknown engine {:?}; write one of \"memory\", \"disk\", \"file\", \"redis\"",
+                                text.value()
+                            ),
+                        ),
                     },
                     _ => errors.add(
                         value.span(),
-                        "`engine` expects a string: \"memory\", \"disk\" or \"file\"",
+                        "`engine` expects a string: \"memory\", \"disk\", \"file\" or \"redis\"",
                     ),
                 },
                 "version" => match classify(&value) {
@@ -427,7 +460,7 @@ impl Args {
             || self
                 .engine
                 .is_some_and(|(engine, _)| engine.is_persistent());
-        if let Some((EngineKind::Memory, span)) = self.engine
+        if let Some((Engine::Memory, span)) = self.engine
             && self.folder.is_some()
         {
             errors.add(span, "`engine = \"memory\"` cannot use `folder`: drop `folder`, or choose \"disk\" or \"file\"");

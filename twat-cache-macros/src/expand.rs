@@ -9,28 +9,28 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{ItemFn, LitStr};
-use twat_cache_core::{EngineKind, Policy};
+use twat_cache_core::Policy;
 
-use crate::attr::{Args, Kind};
+use crate::attr::{Args, Engine, Kind};
 use crate::signature::Signature;
 
 /// Which runtime the wrapper uses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Runtime {
     Memory,
-    Persistent(EngineKind),
+    Persistent(Engine),
     Async,
-    AsyncPersistent(EngineKind),
+    AsyncPersistent(Engine),
 }
 
 /// The persistent engine the arguments ask for, if any: `engine = "disk" | "file"`, or a
 /// `folder` (files with `compress = true`, disk otherwise).
-fn persistent_engine(args: &Args) -> Option<EngineKind> {
+fn persistent_engine(args: &Args) -> Option<Engine> {
     match args.engine.map(|(engine, _)| engine) {
-        Some(EngineKind::Memory) => None,
+        Some(Engine::Memory) => None,
         Some(engine) => Some(engine),
-        None if args.folder.is_some() && args.compress == Some(true) => Some(EngineKind::File),
-        None if args.folder.is_some() => Some(EngineKind::Disk),
+        None if args.folder.is_some() && args.compress == Some(true) => Some(Engine::File),
+        None if args.folder.is_some() => Some(Engine::Disk),
         None => None,
     }
 }
@@ -38,8 +38,8 @@ fn persistent_engine(args: &Args) -> Option<EngineKind> {
 fn runtime_for(kind: Kind, item: &ItemFn, args: &Args) -> Runtime {
     match kind {
         Kind::Memory => Runtime::Memory,
-        Kind::Disk => Runtime::Persistent(EngineKind::Disk),
-        Kind::File => Runtime::Persistent(EngineKind::File),
+        Kind::Disk => Runtime::Persistent(Engine::Disk),
+        Kind::File => Runtime::Persistent(Engine::File),
         Kind::Async | Kind::Universal if item.sig.asyncness.is_some() => {
             persistent_engine(args).map_or(Runtime::Async, Runtime::AsyncPersistent)
         }
@@ -64,16 +64,17 @@ fn policy_tokens(policy: Policy) -> TokenStream {
     quote!(::twat_cache::__private::Policy::#variant)
 }
 
-fn engine_tokens(engine: EngineKind) -> TokenStream {
-    let variant = format_ident!(
-        "{}",
-        match engine {
-            EngineKind::Disk => "Disk",
-            EngineKind::File => "File",
-            _ => "Memory",
-        }
-    );
-    quote!(::twat_cache::__private::EngineKind::#variant)
+/// The builder with its engine set. Redis goes through `engine_named`, which falls back
+/// to memory (with a warning) when the facade's `redis` feature is off.
+fn with_engine(builder: &TokenStream, engine: Engine) -> TokenStream {
+    let p = quote!(::twat_cache::__private);
+    let variant = match engine {
+        Engine::Redis => return quote!(#p::engine_named(#builder, "redis")),
+        Engine::Disk => format_ident!("Disk"),
+        Engine::File => format_ident!("File"),
+        Engine::Memory => format_ident!("Memory"),
+    };
+    quote!(#builder.engine(#p::EngineKind::#variant))
 }
 
 /// `|| CacheConfig::builder().name(..)...build()` — every value was validated at
@@ -123,14 +124,15 @@ fn config_closure(item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
     }
     let engine = match runtime {
         Runtime::Persistent(engine) | Runtime::AsyncPersistent(engine) => Some(engine),
-        Runtime::Memory => Some(EngineKind::Memory),
+        Runtime::Memory => Some(Engine::Memory),
         Runtime::Async => None,
     };
-    if let Some(engine) = engine {
-        let engine = engine_tokens(engine);
-        setters.push(quote!(.engine(#engine)));
-    }
-    quote!(|| #p::CacheConfig::builder() #(#setters)* .build())
+    let builder = quote!(#p::CacheConfig::builder() #(#setters)*);
+    let builder = match engine {
+        Some(engine) => with_engine(&builder, engine),
+        None => builder,
+    };
+    quote!(|| #builder.build())
 }
 
 /// Expands one attribute on one function.

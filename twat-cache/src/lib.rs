@@ -9,6 +9,7 @@
 //! | `disk` | no | the persistent engine on fjall (`twat-cache-disk`) |
 //! | `file` | no | the content-addressed engine on cacache (`twat-cache-file`) |
 //! | `async` | no | the async engine (`twat-cache-async`) |
+//! | `redis` | no | the Redis tier (`twat-cache-redis`): `EngineKind::Redis`, `engine = "redis"` |
 //! | `full` | no | all of the above |
 //!
 //! A user who wants one engine only can depend on that engine crate alone.
@@ -33,6 +34,8 @@ pub use twat_cache_async::AsyncCache;
 pub use twat_cache_disk::DiskCache;
 #[cfg(feature = "file")]
 pub use twat_cache_file::FileCache;
+#[cfg(feature = "redis")]
+pub use twat_cache_redis::{RedisCache, RedisOptions};
 
 #[cfg(all(feature = "macros", feature = "async"))]
 #[doc(inline)]
@@ -55,8 +58,11 @@ pub mod __private {
 
     pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy};
 
+    pub use crate::memo::engine_named;
+
     pub use crate::memo::{
-        AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike, SharedErrors, TryFlight, key,
+        AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike,
+        SharedErrors, TryFlight, key,
     };
 }
 

@@ -25,9 +25,21 @@ pub(crate) const FALLBACK_ENTRIES: u64 = 10_000;
 /// whatever the engine fails at while opening (locked or unwritable folder, …).
 pub(crate) fn open_store(config: &CacheConfig) -> Result<Arc<dyn Store>, Error> {
     match config.engine().unwrap_or(EngineKind::Memory) {
+        EngineKind::Memory => Ok(Arc::new(MemoryStore::new(config, false))),
         EngineKind::Disk => open_disk(config),
         EngineKind::File => open_file(config),
-        _ => Ok(Arc::new(MemoryStore::new(config, false))),
+        #[cfg(feature = "redis")]
+        EngineKind::Redis => Ok(Arc::new(twat_cache_redis::RedisCache::open(config)?)),
+        // `EngineKind::Redis` exists whenever any crate enables core's `redis` feature; this
+        // facade opens it only with its own `redis` feature.
+        #[allow(
+            unreachable_patterns,
+            reason = "reachable when core has more engines than this build"
+        )]
+        other => Err(Error::EngineUnavailable {
+            engine: other,
+            feature: other.as_str(),
+        }),
     }
 }
 

@@ -20,7 +20,7 @@ pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;
 
 use serde::Serialize;
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+use twat_cache_core::{CacheConfig, CacheConfigBuilder, ConfigError, EngineKind, Error, KeyBuf};
 
 /// Encodes the key of one call, or `None` when `TWAT_CACHE_DISABLE` is set (the wrapper
 /// then runs the body as a plain call).
@@ -45,6 +45,36 @@ pub trait ResultLike {
 impl<T, E> ResultLike for Result<T, E> {
     type Ok = T;
     type Err = E;
+}
+
+/// Sets the engine an attribute named (`engine = "redis"`), when this build has it;
+/// otherwise leaves the builder on memory and says so once (the configuration closure
+/// runs once per cache). Lets a macro name an engine whose feature may be off without
+/// breaking the build.
+pub fn engine_named(builder: CacheConfigBuilder, name: &str) -> CacheConfigBuilder {
+    match name.parse::<EngineKind>() {
+        Ok(engine) if engine_compiled(engine) => builder.engine(engine),
+        _ => {
+            tracing::warn!(
+                engine = name,
+                "twat-cache: the {name} engine is not compiled in (enable the `{name}` feature of twat-cache), caching in memory instead"
+            );
+            builder.engine(EngineKind::Memory)
+        }
+    }
+}
+
+const fn engine_compiled(engine: EngineKind) -> bool {
+    match engine {
+        EngineKind::Memory => true,
+        EngineKind::Disk => cfg!(feature = "disk"),
+        EngineKind::File => cfg!(feature = "file"),
+        #[allow(
+            unreachable_patterns,
+            reason = "reachable when core has more engines than this build"
+        )]
+        _ => cfg!(feature = "redis"),
+    }
 }
 
 /// Builds the configuration the macro wrote. Its values were validated when the macro

@@ -1,0 +1,209 @@
+//! The Redis tier through the facade: `#[ucache(engine = "redis")]`,
+//! `#[acache(engine = "redis")]` and `CacheContext` over a real, private `redis-server`.
+//!
+//! Without `redis-server` on `PATH` each test prints one line saying it was skipped (and
+//! how to install the server) and passes, unless `TWAT_CACHE_REQUIRE_REDIS=1` (as in CI).
+#![cfg(all(feature = "macros", feature = "redis"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "tests fail loudly and child processes report on stdout"
+)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{is_child, reported, run_child};
+use twat_cache::{CacheConfig, CacheContext, EngineKind, acache, get_stats, ucache};
+
+/// A private server on a free loopback port, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Option<Self> {
+        let found = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("redis-server"))
+                .find(|candidate| candidate.is_file())
+        });
+        let Some(binary) = found else {
+            assert!(
+                std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "TWAT_CACHE_REQUIRE_REDIS=1 but redis-server is not on PATH"
+            );
+            let _ = std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                b"skipped: redis-server not found; install it with `apt-get install redis-server`\n",
+            );
+            return None;
+        };
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[ucache(engine = "redis", ttl = 600, name = "redis_test::shared")]
+fn shared_report(id: u64) -> Vec<String> {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    vec![format!("report {id}"); 2]
+}
+
+#[acache(engine = "redis", name = "redis_test::async")]
+async fn shared_async(id: u64) -> String {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    format!("async {id}")
+}
+
+#[test]
+fn a_second_process_hits_what_the_first_stored() {
+    if is_child() {
+        assert_eq!(shared_report(7), vec!["report 7".to_owned(); 2]);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(runtime.block_on(shared_async(8)), "async 8");
+        println!("CALLS={}", CALLS.load(Ordering::SeqCst));
+        println!(
+            "ERRORS={}",
+            get_stats(Some("redis_test::shared")).unwrap().errors
+        );
+        return;
+    }
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let env = [("TWAT_CACHE_REDIS_URL", server.url.as_str())];
+    let first = run_child(
+        "a_second_process_hits_what_the_first_stored",
+        root.path(),
+        &env,
+    );
+    assert_eq!(reported(&first, "CALLS"), "2");
+    assert_eq!(reported(&first, "ERRORS"), "0");
+    let second = run_child(
+        "a_second_process_hits_what_the_first_stored",
+        root.path(),
+        &env,
+    );
+    assert_eq!(
+        reported(&second, "CALLS"),
+        "0",
+        "the second process recomputed"
+    );
+}
+
+#[test]
+fn a_server_that_is_down_still_gives_the_right_answer() {
+    if is_child() {
+        assert_eq!(shared_report(9), vec!["report 9".to_owned(); 2]);
+        assert_eq!(shared_report(9), vec!["report 9".to_owned(); 2]);
+        println!("CALLS={}", CALLS.load(Ordering::SeqCst));
+        println!(
+            "ERRORS={}",
+            get_stats(Some("redis_test::shared")).unwrap().errors
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    let out = run_child(
+        "a_server_that_is_down_still_gives_the_right_answer",
+        root.path(),
+        &[("TWAT_CACHE_REDIS_URL", url.as_str())],
+    );
+    assert_eq!(reported(&out, "CALLS"), "2");
+    assert_ne!(reported(&out, "ERRORS"), "0");
+}
+
+#[test]
+fn cache_context_over_redis() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let cache = CacheContext::new(
+        CacheConfig::builder()
+            .name("redis_test::context")
+            .engine(EngineKind::Redis)
+            .redis_url(server.url.clone())
+            .ttl(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cache.engine(), EngineKind::Redis);
+    cache.set("session_data_user123", &(1_u8, "cart")).unwrap();
+    let hit: Option<(u8, String)> = cache.get("session_data_user123").unwrap();
+    assert_eq!(hit, Some((1, "cart".to_owned())));
+    assert!(cache.delete("session_data_user123").unwrap());
+    assert_eq!(
+        cache
+            .get::<_, (u8, String)>("session_data_user123")
+            .unwrap(),
+        None
+    );
+    cache.set("a", &1).unwrap();
+    cache.clear().unwrap();
+    assert_eq!(cache.get::<_, i32>("a").unwrap(), None);
+}
+
+#[test]
+fn a_malformed_redis_url_is_a_config_error() {
+    let err = CacheConfig::builder()
+        .engine(EngineKind::Redis)
+        .redis_url("http://user:secret@host")
+        .build()
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("`redis_url`"), "{message}");
+    assert!(
+        !message.contains("secret"),
+        "the password leaked: {message}"
+    );
+}
