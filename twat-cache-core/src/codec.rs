@@ -69,3 +69,61 @@ pub fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError>
         Err(err) => Err(DecodeError::Payload(err.to_string())),
     }
 }
+
+/// Encodes a byte buffer exactly as postcard encodes a `Vec<u8>` (`varint(len) ‖ bytes`),
+/// with one copy instead of serde's per-byte calls.
+///
+/// ```
+/// use twat_cache_core::{encode_byte_buf, encode_value};
+///
+/// let bytes = vec![7_u8; 300];
+/// assert_eq!(encode_byte_buf(&bytes), encode_value(&bytes).unwrap());
+/// ```
+#[must_use]
+pub fn encode_byte_buf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 10);
+    let mut len = bytes.len() as u64;
+    while len >= 0x80 {
+        out.push(u8::try_from(len & 0x7f).unwrap_or_default() | 0x80);
+        len >>= 7;
+    }
+    out.push(u8::try_from(len).unwrap_or_default());
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// Decodes what [`encode_byte_buf`] (or postcard, for a `Vec<u8>`) wrote, strictly: the
+/// length must match the bytes present exactly.
+///
+/// # Errors
+///
+/// [`DecodeError::Payload`] when the length is truncated, overflows, or disagrees with
+/// the number of bytes present.
+pub fn decode_byte_buf(payload: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+    let mut len: u64 = 0;
+    let mut header = 0;
+    loop {
+        let Some(&byte) = payload.get(header) else {
+            return Err(DecodeError::Payload(
+                "byte buffer length is truncated".into(),
+            ));
+        };
+        if header == 9 && byte > 1 {
+            return Err(DecodeError::Payload("byte buffer length overflows".into()));
+        }
+        len |= u64::from(byte & 0x7f) << (7 * header);
+        header += 1;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let present = payload.len() - header;
+    if u64::try_from(present).ok() != Some(len) {
+        return Err(DecodeError::Payload(format!(
+            "byte buffer says {len} bytes, {present} are stored"
+        )));
+    }
+    let mut bytes = payload;
+    bytes.drain(..header);
+    Ok(bytes)
+}

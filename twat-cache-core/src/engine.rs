@@ -56,6 +56,29 @@ pub trait ByteStore: Send + Sync {
     /// that did not decode as the caller's type) and warns once per cause.
     fn record_error(&self, error: &Error);
 
+    /// A byte-buffer value stored with [`set_raw_bytes`](Self::set_raw_bytes). Engines
+    /// that can keep bytes unframed (the file engine) override this pair to skip a copy;
+    /// the default stores them as postcard's `Vec<u8>` through the ordinary payload path.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the backend cannot be read or the entry is not a byte buffer.
+    fn get_raw_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        match self.get_bytes(key)? {
+            Some(payload) => Ok(Some(crate::codec::decode_byte_buf(payload)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a byte-buffer value; read it back with [`get_raw_bytes`](Self::get_raw_bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the backend cannot be written.
+    fn set_raw_bytes(&self, key: &[u8], bytes: &[u8]) -> Result<(), Error> {
+        self.set_bytes(key, &crate::codec::encode_byte_buf(bytes))
+    }
+
     /// Writes buffered entries to stable storage.
     ///
     /// # Errors

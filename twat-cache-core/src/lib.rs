@@ -10,7 +10,7 @@ pub mod registry;
 pub mod root;
 mod stats;
 
-pub use codec::{decode_value, encode_value, encode_value_into};
+pub use codec::{decode_byte_buf, decode_value, encode_byte_buf, encode_value, encode_value_into};
 pub use config::{
     CacheConfig, CacheConfigBuilder, EngineKind, Policy, mask_password, parse_size_str,
     parse_ttl_secs, parse_ttl_str, validate_folder,

@@ -915,6 +915,18 @@ impl ByteStore for FileCache {
         self.inner.remove(&entry)
     }
 
+    fn get_raw_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        let entry = self.inner.entry_key(key);
+        let found = self.inner.fetch(&entry, true)?;
+        self.inner.count_lookup(found.is_some());
+        Ok(found.map(|(_, payload)| payload))
+    }
+
+    fn set_raw_bytes(&self, key: &[u8], bytes: &[u8]) -> Result<(), Error> {
+        let entry = self.inner.entry_key(key);
+        self.inner.store(&entry, bytes, Flags::RAW)
+    }
+
     fn clear(&self) -> Result<(), Error> {
         self.inner.clear()
     }

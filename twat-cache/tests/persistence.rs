@@ -275,3 +275,42 @@ fn acache_with_a_folder_persists() {
     assert!(root.path().join("async_files").join("content-v2").is_dir());
     assert!(has_files(&root.path().join("async_disk")));
 }
+
+static BLOB_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[fcache(folder = "blobs", name = "persist::blob_file")]
+fn blob_file(len: usize) -> Vec<u8> {
+    BLOB_CALLS.fetch_add(1, Ordering::SeqCst);
+    (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect()
+}
+
+#[bcache(folder = "blobs_disk", name = "persist::blob_disk")]
+fn blob_disk(len: usize) -> Vec<u8> {
+    BLOB_CALLS.fetch_add(1, Ordering::SeqCst);
+    (0..len).map(|i| u8::try_from(i % 7).unwrap()).collect()
+}
+
+#[test]
+fn byte_buffers_round_trip_through_the_raw_path() {
+    if is_child() {
+        let file = blob_file(300_000);
+        let disk = blob_disk(1000);
+        assert_eq!(file.len(), 300_000);
+        assert!(
+            file.iter()
+                .enumerate()
+                .all(|(i, &b)| usize::from(b) == i % 251)
+        );
+        assert!(
+            disk.iter()
+                .enumerate()
+                .all(|(i, &b)| usize::from(b) == i % 7)
+        );
+        println!("CALLS={}", BLOB_CALLS.load(Ordering::SeqCst));
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let test = "byte_buffers_round_trip_through_the_raw_path";
+    assert_eq!(reported(&run_child(test, root.path(), &[]), "CALLS"), "2");
+    assert_eq!(reported(&run_child(test, root.path(), &[]), "CALLS"), "0");
+}

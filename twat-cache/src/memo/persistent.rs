@@ -10,7 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace};
+use twat_cache_core::{
+    CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
+};
 
 use super::{bytes, resolve_config};
 use crate::store::{Store, open_store_or_memory};
@@ -130,20 +132,25 @@ impl PersistentEntry {
     /// The decoded value under `key`; failures are counted and read as a miss, and an
     /// entry that does not decode is removed.
     pub(super) fn lookup<V: DeserializeOwned + 'static>(&self, key: &[u8]) -> Option<V> {
-        match self.store.get_bytes(key) {
-            Ok(Some(payload)) => match bytes::decode::<V>(payload) {
-                Ok(value) => Some(value),
-                Err(err) => {
-                    self.store.record_error(&err.into());
-                    if let Err(err) = self.store.delete_bytes(key) {
-                        self.store.record_error(&err);
-                    }
-                    None
-                }
-            },
-            Ok(None) => None,
+        let found = if bytes::is_byte_buf::<V>() {
+            self.store
+                .get_raw_bytes(key)
+                .map(|raw| raw.and_then(bytes::from_byte_buf::<V>))
+        } else {
+            self.store.get_bytes(key).and_then(|payload| match payload {
+                Some(payload) => Ok(Some(decode_value::<V>(&payload)?)),
+                None => Ok(None),
+            })
+        };
+        match found {
+            Ok(value) => value,
             Err(err) => {
                 self.store.record_error(&err);
+                if matches!(err, Error::Decode(_))
+                    && let Err(err) = self.store.delete_bytes(key)
+                {
+                    self.store.record_error(&err);
+                }
                 None
             }
         }
@@ -151,7 +158,10 @@ impl PersistentEntry {
 
     /// Stores `value` under `key`; a failure is counted, never returned.
     pub(super) fn store_value<V: Serialize + 'static>(&self, key: &[u8], value: &V) {
-        let stored = bytes::encode(value).and_then(|payload| self.store.set_bytes(key, &payload));
+        let stored = match bytes::as_byte_buf(value) {
+            Some(raw) => self.store.set_raw_bytes(key, raw),
+            None => encode_value(value).and_then(|payload| self.store.set_bytes(key, &payload)),
+        };
         if let Err(err) = stored {
             self.store.record_error(&err);
         }
