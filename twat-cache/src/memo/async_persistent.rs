@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
+use super::memo_cell_impls;
 use super::persistent::PersistentEntry;
 
 /// The cache of one persistently memoized `async fn`, as a `static` in its wrapper.
@@ -24,19 +25,7 @@ pub struct AsyncPersistentMemo<V> {
     _value: PhantomData<fn() -> V>,
 }
 
-impl<V> std::fmt::Debug for AsyncPersistentMemo<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncPersistentMemo")
-            .field("initialized", &self.cell.get().is_some())
-            .finish()
-    }
-}
-
-impl<V> Default for AsyncPersistentMemo<V> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+memo_cell_impls!(AsyncPersistentMemo);
 
 impl<V> AsyncPersistentMemo<V> {
     /// An empty cell; the store opens on the first call.

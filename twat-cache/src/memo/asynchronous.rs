@@ -9,9 +9,9 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Stats, StatsCounter};
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
-use super::resolve_config;
+use super::{TypedEntry, memo_cell_impls, resolve_config};
 
 #[cfg(feature = "async")]
 type Engine<V> = twat_cache_async::AsyncCache<KeyBuf, V>;
@@ -20,46 +20,10 @@ type Engine<V> = twat_cache_memory::MemoryCache<KeyBuf, V>;
 
 /// The cache of one memoized `async fn`, as a `static` in its wrapper.
 pub struct AsyncMemo<V> {
-    cell: OnceLock<Arc<AsyncEntry<V>>>,
+    cell: OnceLock<Arc<TypedEntry<Engine<V>>>>,
 }
 
-struct AsyncEntry<V> {
-    name: String,
-    cache: Engine<V>,
-    errors: StatsCounter,
-}
-
-impl<V: Clone + Send + Sync + 'static> ManagedCache for AsyncEntry<V> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn stats(&self) -> Stats {
-        let mut stats = self.cache.stats();
-        stats.errors += self.errors.snapshot(0, None).errors;
-        stats
-    }
-
-    fn clear(&self) -> Result<(), Error> {
-        self.cache.clear();
-        self.errors.reset();
-        Ok(())
-    }
-}
-
-impl<V> std::fmt::Debug for AsyncMemo<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncMemo")
-            .field("initialized", &self.cell.get().is_some())
-            .finish()
-    }
-}
-
-impl<V> Default for AsyncMemo<V> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+memo_cell_impls!(AsyncMemo);
 
 impl<V> AsyncMemo<V> {
     /// An empty cell; the cache is built on the first call.
@@ -72,7 +36,10 @@ impl<V> AsyncMemo<V> {
 }
 
 impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
-    fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &AsyncEntry<V> {
+    fn entry(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+    ) -> &TypedEntry<Engine<V>> {
         self.cell.get_or_init(|| {
             let config = resolve_config(make, "twat_cache::acache");
             let name = config.name().unwrap_or("twat_cache::acache").to_owned();
@@ -81,14 +48,8 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 cache = %name,
                 "twat-cache: the async engine is not compiled in (feature `async`), caching in memory without single-flight"
             );
-            let entry = Arc::new(AsyncEntry {
-                cache: Engine::new(&config),
-                name,
-                errors: StatsCounter::new(),
-            });
-            let managed: Arc<dyn ManagedCache> = entry.clone();
-            twat_cache_core::registry::register(&managed);
-            entry
+            let cache = Engine::new(&config);
+            TypedEntry::register(name, cache)
         })
     }
 
@@ -114,7 +75,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 value
             }
             Err(err) => {
-                entry.errors.error(&entry.name, &err);
+                entry.error(&err);
                 run.await
             }
         }
@@ -141,7 +102,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 Ok(value)
             }
             Err(err) => {
-                entry.errors.error(&entry.name, &err);
+                entry.error(&err);
                 run.await
             }
         }
@@ -163,7 +124,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
             match key {
                 Ok(key) => entry.cache.try_get_or_insert_with(key, run).await,
                 Err(err) => {
-                    entry.errors.error(&entry.name, &err);
+                    entry.error(&err);
                     run.await
                 }
             }

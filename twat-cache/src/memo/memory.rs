@@ -2,54 +2,17 @@
 
 use std::sync::{Arc, OnceLock};
 
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Stats, StatsCounter};
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 use twat_cache_memory::MemoryCache;
 
-use super::resolve_config;
+use super::{TypedEntry, memo_cell_impls, resolve_config};
 
 /// The cache of one memoized function, as a `static` in its wrapper.
 pub struct MemoryMemo<V> {
-    cell: OnceLock<Arc<MemoryEntry<V>>>,
+    cell: OnceLock<Arc<TypedEntry<MemoryCache<KeyBuf, V>>>>,
 }
 
-/// A memory cache plus the errors absorbed around it (keys that would not encode).
-struct MemoryEntry<V> {
-    name: String,
-    cache: MemoryCache<KeyBuf, V>,
-    errors: StatsCounter,
-}
-
-impl<V: Clone + Send + Sync + 'static> ManagedCache for MemoryEntry<V> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn stats(&self) -> Stats {
-        let mut stats = self.cache.stats();
-        stats.errors += self.errors.snapshot(0, None).errors;
-        stats
-    }
-
-    fn clear(&self) -> Result<(), Error> {
-        self.cache.clear();
-        self.errors.reset();
-        Ok(())
-    }
-}
-
-impl<V> std::fmt::Debug for MemoryMemo<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryMemo")
-            .field("initialized", &self.cell.get().is_some())
-            .finish()
-    }
-}
-
-impl<V> Default for MemoryMemo<V> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+memo_cell_impls!(MemoryMemo);
 
 impl<V> MemoryMemo<V> {
     /// An empty cell; the cache is built on the first call.
@@ -62,17 +25,14 @@ impl<V> MemoryMemo<V> {
 }
 
 impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
-    fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &MemoryEntry<V> {
+    fn entry(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+    ) -> &TypedEntry<MemoryCache<KeyBuf, V>> {
         self.cell.get_or_init(|| {
             let config = resolve_config(make, "twat_cache::mcache");
-            let entry = Arc::new(MemoryEntry {
-                name: config.name().unwrap_or("twat_cache::mcache").to_owned(),
-                cache: MemoryCache::new(&config),
-                errors: StatsCounter::new(),
-            });
-            let managed: Arc<dyn ManagedCache> = entry.clone();
-            twat_cache_core::registry::register(&managed);
-            entry
+            let name = config.name().unwrap_or("twat_cache::mcache").to_owned();
+            TypedEntry::register(name, MemoryCache::new(&config))
         })
     }
 
@@ -89,7 +49,7 @@ impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
         match key {
             Ok(key) => entry.cache.get_or_insert_with(key, run),
             Err(err) => {
-                entry.errors.error(&entry.name, &err);
+                entry.error(&err);
                 run()
             }
         }
@@ -109,7 +69,7 @@ impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
         match key {
             Ok(key) => entry.cache.try_get_or_insert_with(key, run),
             Err(err) => {
-                entry.errors.error(&entry.name, &err);
+                entry.error(&err);
                 run()
             }
         }

@@ -20,7 +20,10 @@ pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;
 
 use serde::Serialize;
-use twat_cache_core::{CacheConfig, CacheConfigBuilder, ConfigError, EngineKind, Error, KeyBuf};
+use twat_cache_core::{
+    CacheConfig, CacheConfigBuilder, ConfigError, EngineKind, Error, KeyBuf, ManagedCache, Stats,
+    StatsCounter,
+};
 
 /// Encodes the key of one call, or `None` when `TWAT_CACHE_DISABLE` is set (the wrapper
 /// then runs the body as a plain call).
@@ -76,6 +79,74 @@ const fn engine_compiled(engine: EngineKind) -> bool {
         _ => cfg!(feature = "redis"),
     }
 }
+
+/// A typed engine plus the errors absorbed around it (keys that would not encode),
+/// registered as one cache.
+pub(super) struct TypedEntry<C> {
+    pub(super) name: String,
+    pub(super) cache: C,
+    pub(super) errors: StatsCounter,
+}
+
+impl<C: ManagedCache> TypedEntry<C> {
+    /// Wraps `cache`, registers it under its name, and returns the shared handle.
+    pub(super) fn register(name: String, cache: C) -> std::sync::Arc<Self>
+    where
+        C: 'static,
+    {
+        let entry = std::sync::Arc::new(Self {
+            name,
+            cache,
+            errors: StatsCounter::new(),
+        });
+        let managed: std::sync::Arc<dyn ManagedCache> = entry.clone();
+        twat_cache_core::registry::register(&managed);
+        entry
+    }
+
+    /// Counts an absorbed error (warned once per cause).
+    pub(super) fn error(&self, error: &Error) {
+        self.errors.error(&self.name, error);
+    }
+}
+
+impl<C: ManagedCache> ManagedCache for TypedEntry<C> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stats(&self) -> Stats {
+        let mut stats = self.cache.stats();
+        stats.errors += self.errors.snapshot(0, None).errors;
+        stats
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        self.errors.reset();
+        self.cache.clear()
+    }
+}
+
+/// `Debug` (whether the cache is built yet) and `Default` for a memo type: a `static`
+/// cell whose cache is built on the first call.
+macro_rules! memo_cell_impls {
+    ($memo:ident) => {
+        impl<V> std::fmt::Debug for $memo<V> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($memo))
+                    .field("initialized", &self.cell.get().is_some())
+                    .finish()
+            }
+        }
+
+        impl<V> Default for $memo<V> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+pub(super) use memo_cell_impls;
 
 /// Builds the configuration the macro wrote. Its values were validated when the macro
 /// expanded, so this fails only if the runtime's rules ever diverge; then the cache

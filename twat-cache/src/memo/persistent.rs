@@ -14,7 +14,7 @@ use twat_cache_core::{
     CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
 };
 
-use super::{bytes, resolve_config};
+use super::{bytes, memo_cell_impls, resolve_config};
 use crate::store::{Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
@@ -29,19 +29,7 @@ pub(super) struct PersistentEntry {
     store: Arc<dyn Store>,
 }
 
-impl<V> std::fmt::Debug for PersistentMemo<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PersistentMemo")
-            .field("initialized", &self.cell.get().is_some())
-            .finish()
-    }
-}
-
-impl<V> Default for PersistentMemo<V> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+memo_cell_impls!(PersistentMemo);
 
 impl<V> PersistentMemo<V> {
     /// An empty cell; the store opens on the first call.
