@@ -203,9 +203,26 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
     } else {
         quote!(__TWAT_CACHE.#call(#config, __twat_key, __twat_run))
     };
+    // In memory, keys of primitive arguments are the values themselves (no encoding);
+    // everything else is keyed by its postcard bytes.
+    let typed_key = match runtime {
+        Runtime::Memory => signature.typed_key(args),
+        _ => None,
+    };
+    let (memo_type, key) = match typed_key {
+        Some((key_type, key_value)) => (
+            quote!(#p::#memo<#key_type, #stored>),
+            quote!(#p::typed_key(#key_value)),
+        ),
+        None if runtime == Runtime::Memory => (
+            quote!(#p::#memo<#p::KeyBuf, #stored>),
+            quote!(#p::key(#key)),
+        ),
+        None => (quote!(#p::#memo<#stored>), quote!(#p::key(#key))),
+    };
     let body = quote! {
-        static __TWAT_CACHE: #p::#memo<#stored> = #p::#memo::new();
-        let __twat_key = #p::key(#key);
+        static __TWAT_CACHE: #memo_type = #p::#memo::new();
+        let __twat_key = #key;
         let __twat_run = #run;
         #invoke
     };

@@ -15,6 +15,8 @@ pub(crate) struct Signature {
     pub(crate) receiver: Option<ReceiverKind>,
     /// Every named parameter, in order.
     pub(crate) params: Vec<Ident>,
+    /// Their types, in the same order.
+    pub(crate) param_types: Vec<Type>,
     /// The return type (`()` when omitted).
     pub(crate) ret: Type,
     /// Whether the return type is spelled `...Result<..>`.
@@ -116,6 +118,7 @@ impl Signature {
 
         let mut receiver = None;
         let mut params = Vec::new();
+        let mut param_types = Vec::new();
         for input in &sig.inputs {
             match input {
                 FnArg::Receiver(recv) => {
@@ -133,7 +136,10 @@ impl Signature {
                         );
                     }
                     match &*typed.pat {
-                        Pat::Ident(pat) if pat.subpat.is_none() => params.push(pat.ident.clone()),
+                        Pat::Ident(pat) if pat.subpat.is_none() => {
+                            params.push(pat.ident.clone());
+                            param_types.push((*typed.ty).clone());
+                        }
                         other => errors.add(
                             other.span(),
                             format!("#[{attr}] needs each argument to be a plain name (`point: (i32, i32)`, not a pattern); name it and destructure inside the body"),
@@ -194,6 +200,7 @@ impl Signature {
         Ok(Self {
             receiver,
             params,
+            param_types,
             ret,
             returns_result,
         })
@@ -222,6 +229,51 @@ impl Signature {
             }
         }
         quote!(&(#(#parts,)*))
+    }
+}
+
+impl Signature {
+    /// When every argument that forms the key is a primitive `Copy` type (integers,
+    /// `bool`, `char`) and there is no `self` or `key = expr` in it, the key can be the
+    /// tuple of those values itself — hashed directly, with no encoding step. Returns the
+    /// key's type and expression in that case.
+    pub(crate) fn typed_key(&self, args: &Args) -> Option<(TokenStream, TokenStream)> {
+        if args.key.is_some() {
+            return None;
+        }
+        let skipped = |name: &str| args.skip.iter().any(|s| s == name);
+        if self.receiver.is_some() && !skipped("self") {
+            return None;
+        }
+        let mut types = Vec::new();
+        let mut values = Vec::new();
+        for (param, ty) in self.params.iter().zip(&self.param_types) {
+            if skipped(&param.to_string()) {
+                continue;
+            }
+            if !is_primitive(ty) {
+                return None;
+            }
+            types.push(ty);
+            values.push(param);
+        }
+        Some((quote!((#(#types,)*)), quote!((#(#values,)*))))
+    }
+}
+
+/// Integers, `bool` and `char`, spelled as a bare name.
+fn is_primitive(ty: &Type) -> bool {
+    const PRIMITIVES: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "bool", "char",
+    ];
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .get_ident()
+            .is_some_and(|ident| PRIMITIVES.iter().any(|name| ident == name)),
+        Type::Group(group) => is_primitive(&group.elem),
+        _ => false,
     }
 }
 

@@ -62,7 +62,7 @@ pub mod __private {
 
     pub use crate::memo::{
         AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike,
-        SharedErrors, TryFlight, key,
+        SharedErrors, TryFlight, key, typed_key,
     };
 }
 

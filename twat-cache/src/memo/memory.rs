@@ -2,19 +2,31 @@
 
 use std::sync::{Arc, OnceLock};
 
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+use twat_cache_core::{CacheConfig, ConfigError, Error};
 use twat_cache_memory::MemoryCache;
 
-use super::{TypedEntry, memo_cell_impls, resolve_config};
+use super::{TypedEntry, resolve_config};
 
 /// The cache of one memoized function, as a `static` in its wrapper.
-pub struct MemoryMemo<V> {
-    cell: OnceLock<Arc<TypedEntry<MemoryCache<KeyBuf, V>>>>,
+pub struct MemoryMemo<K, V> {
+    cell: OnceLock<Arc<TypedEntry<MemoryCache<K, V>>>>,
 }
 
-memo_cell_impls!(MemoryMemo);
+impl<K, V> std::fmt::Debug for MemoryMemo<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryMemo")
+            .field("initialized", &self.cell.get().is_some())
+            .finish()
+    }
+}
 
-impl<V> MemoryMemo<V> {
+impl<K, V> Default for MemoryMemo<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> MemoryMemo<K, V> {
     /// An empty cell; the cache is built on the first call.
     #[must_use]
     pub const fn new() -> Self {
@@ -24,11 +36,15 @@ impl<V> MemoryMemo<V> {
     }
 }
 
-impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
+impl<K, V> MemoryMemo<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     fn entry(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> &TypedEntry<MemoryCache<KeyBuf, V>> {
+    ) -> &TypedEntry<MemoryCache<K, V>> {
         self.cell.get_or_init(|| {
             let config = resolve_config(make, "twat_cache::mcache");
             let name = config.name().unwrap_or("twat_cache::mcache").to_owned();
@@ -41,7 +57,7 @@ impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
     pub fn call(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
+        key: Option<Result<K, Error>>,
         run: impl FnOnce() -> V,
     ) -> V {
         let Some(key) = key else { return run() };
@@ -61,7 +77,7 @@ impl<V: Clone + Send + Sync + 'static> MemoryMemo<V> {
     pub fn try_call<E>(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
+        key: Option<Result<K, Error>>,
         run: impl FnOnce() -> Result<V, E>,
     ) -> Result<V, E> {
         let Some(key) = key else { return run() };

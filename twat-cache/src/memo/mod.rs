@@ -36,6 +36,17 @@ pub fn key<K: Serialize + ?Sized>(key: &K) -> Option<Result<KeyBuf, Error>> {
     }
 }
 
+/// The key of one call whose key arguments are primitive values (the tuple itself), or
+/// `None` when `TWAT_CACHE_DISABLE` is set.
+#[inline]
+pub fn typed_key<K>(key: K) -> Option<Result<K, Error>> {
+    if twat_cache_core::root::is_disabled() {
+        None
+    } else {
+        Some(Ok(key))
+    }
+}
+
 /// Lets the wrapper of a `Result`-returning function name the `Ok` type, whatever alias
 /// spells the return type (`io::Result<T>`, `anyhow::Result<T>`, …).
 pub trait ResultLike {
