@@ -4,7 +4,7 @@
 //! * `lint`    — format, clippy and docs only (no tests), plus a check that every published
 //!   crate has a README with a "use this crate alone" section and crate-level docs.
 //! * `bench`   — runs the criterion benches and writes `target/bench-report.md` and
-//!   `target/bench-report.svg` (see [`bench`] for the benchmark-id naming convention).
+//!   `target/bench-report.svg` (see [`bench`](mod@bench) for the benchmark-id naming convention).
 //! * `release` — bumps the workspace version, checks CHANGELOG.md, the git tree, `ci` and
 //!   `cargo publish --dry-run` (see [`release`] for what `--dry-run` and `--no-ci` change).
 #![allow(
