@@ -1,5 +1,6 @@
-//! The disk engine against raw fjall 3 on the same machine, in one run: 10 000 keys,
-//! 100-byte values.
+//! The disk engine against raw fjall 3 and `cached` 4's disk store (`RedbCache`, redb —
+//! what `#[concurrent_cached(disk = true)]` uses) on the same machine, in one run:
+//! 10 000 keys, 100-byte values.
 //!
 //! * `hit/ours_hot` — a recently used key (served by the memory front) vs
 //!   `hit/fjall_memtable` — raw `Keyspace::get` + `to_vec` of an entry in the memtable.
@@ -13,9 +14,19 @@
 //!   raw: `insert` + `persist(SyncData)`). Every 10 000 operations the keyspace is
 //!   cleared outside the timed part, so each timed operation writes a new key.
 //!
+//! * `cached_redb_*` — `cached`'s disk store on the same keys and values, driven as its
+//!   macro drives it: `cache_get`, and on a miss `cache_set_ref`. Hits: `cached_redb_hot`
+//!   (an entry read before, in redb's page cache) and `cached_redb_cold` (the first read of
+//!   each key after reopening, like `ours_cold`); reads without TTL or refresh take only a
+//!   read transaction, so its durability setting does not affect them. Miss + store:
+//!   `cached_redb_nosync` (`durable(false)`, commits with `Durability::None`) in the
+//!   buffered group, and `cached_redb_default_fsync` (its default `durable(true)`, an
+//!   fsync per write) in the durable group.
+//!
 //! Our side is driven as `#[bcache]` drives it: typed key (`u64`, namespaced, encoded
 //! per call), value a 100-byte `String` decoded per hit. Raw fjall uses 8-byte keys and
-//! hands back `Vec<u8>`.
+//! hands back `Vec<u8>`. `cached` keys by `u64::to_string` and stores values with
+//! `rmp-serde`.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -35,6 +46,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use cached::{ConcurrentCached, RedbCache, SerializeCached};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use twat_cache_benches::shuffled_keys;
@@ -69,6 +81,22 @@ fn raw_open(path: &Path) -> (Database, Keyspace) {
         .keyspace("bench", KeyspaceCreateOptions::default)
         .unwrap();
     (database, keyspace)
+}
+
+/// `cached`'s disk store in `dir`; `durable = true` is its default (fsync per write).
+fn cached_open(dir: &Path, durable: bool) -> RedbCache<u64, String> {
+    RedbCache::builder("bench")
+        .disk_dir(dir)
+        .durable(durable)
+        .build()
+        .unwrap()
+}
+
+/// One miss + store as `#[concurrent_cached(disk = true)]` does it.
+fn cached_miss_store(cache: &RedbCache<u64, String>, key: u64) {
+    if cache.cache_get(&key).unwrap().is_none() {
+        cache.cache_set_ref(&key, &value(key)).unwrap();
+    }
 }
 
 /// Runs `timed` over `iters` keys of `keys` in chunks of at most `keys.len()`, calling
@@ -130,6 +158,25 @@ fn hits(c: &mut Criterion) {
     keyspace.rotate_memtable_and_wait().unwrap();
     drop((keyspace, database));
 
+    // `cached`'s disk store: filled without fsync (then one durable flush), reopened with
+    // its default settings for the reads.
+    let cached_root = tempfile::tempdir().unwrap();
+    let filler = cached_open(cached_root.path(), false);
+    for &key in &keys {
+        filler.cache_set_ref(&key, &value(key)).unwrap();
+    }
+    filler.flush().unwrap();
+    drop(filler);
+    let cached = cached_open(cached_root.path(), true);
+    let mut cursor = keys.iter().cycle();
+    group.bench_function("cached_redb_hot", |b| {
+        b.iter(|| {
+            let key = cursor.next().unwrap();
+            black_box(cached.cache_get(key).unwrap().unwrap())
+        });
+    });
+    drop(cached);
+
     // Cold: the first read of each key after reopening, from table files.
     group.bench_function("ours_cold", |b| {
         b.iter_custom(|iters| {
@@ -175,6 +222,27 @@ fn hits(c: &mut Criterion) {
                     let (_, keyspace) = raw.as_ref().unwrap();
                     for &key in chunk {
                         black_box(keyspace.get(key.to_be_bytes()).unwrap().unwrap().to_vec());
+                    }
+                },
+            )
+        });
+    });
+    group.bench_function("cached_redb_cold", |b| {
+        b.iter_custom(|iters| {
+            let cached = RefCell::new(None);
+            chunked(
+                iters,
+                &keys,
+                || {
+                    // redb refuses a second open of the same file: close first.
+                    drop(cached.take());
+                    cached.replace(Some(cached_open(cached_root.path(), true)));
+                },
+                |chunk| {
+                    let cached = cached.borrow();
+                    let cached = cached.as_ref().unwrap();
+                    for &key in chunk {
+                        black_box(cached.cache_get(&key).unwrap().unwrap());
                     }
                 },
             )
@@ -227,6 +295,24 @@ fn miss_store(c: &mut Criterion) {
         });
     });
     drop((keyspace, database));
+
+    let cached_root = tempfile::tempdir().unwrap();
+    let cached = cached_open(cached_root.path(), false);
+    group.bench_function("cached_redb_nosync", |b| {
+        b.iter_custom(|iters| {
+            chunked(
+                iters,
+                &keys,
+                || cached.cache_clear().unwrap(),
+                |chunk| {
+                    for &key in chunk {
+                        cached_miss_store(&cached, key);
+                    }
+                },
+            )
+        });
+    });
+    drop(cached);
     group.finish();
 }
 
@@ -235,12 +321,13 @@ fn miss_store(c: &mut Criterion) {
 enum Side {
     Ours,
     Raw,
+    Cached,
 }
 
 /// With fsync per write, timings follow the disk's mood (other processes' writes, the
-/// device's flush queue) more than the code. So both sides run interleaved — one write of
-/// ours, one raw write, one of ours, … — and each benchmark times only its own side:
-/// both see the same disk conditions.
+/// device's flush queue) more than the code. So the sides run interleaved — one write of
+/// ours, one raw write, one of `cached`'s disk store (default: fsync per write), one of
+/// ours, … — and each benchmark times only its own side: all see the same disk conditions.
 fn miss_store_durable(c: &mut Criterion) {
     let keys = shuffled_keys(KEYS);
     let mut group = c.benchmark_group("disk/miss_store_durable");
@@ -251,6 +338,8 @@ fn miss_store_durable(c: &mut Criterion) {
     let cache = DiskCache::open_with(&config(true), &options(ours_root.path())).unwrap();
     let raw_root = tempfile::tempdir().unwrap();
     let (database, keyspace) = raw_open(raw_root.path());
+    let cached_root = tempfile::tempdir().unwrap();
+    let cached = cached_open(cached_root.path(), true);
     let ours_op = |key: u64| {
         if cache.get::<_, String>(&key).unwrap().is_none() {
             cache.set(&key, &value(key)).unwrap();
@@ -262,8 +351,8 @@ fn miss_store_durable(c: &mut Criterion) {
             .unwrap();
         database.persist(PersistMode::SyncData).unwrap();
     };
-    // Both sides' times over every timed pair, for a ratio measured in one time window.
-    let totals = Cell::new((Duration::ZERO, Duration::ZERO));
+    // All sides' times over every timed triple, for ratios measured in one time window.
+    let totals = Cell::new((Duration::ZERO, Duration::ZERO, Duration::ZERO));
     let run = |iters: u64, timed: Side| {
         chunked_each(
             iters,
@@ -271,6 +360,7 @@ fn miss_store_durable(c: &mut Criterion) {
             || {
                 cache.clear().unwrap();
                 keyspace.clear().unwrap();
+                cached.cache_clear().unwrap();
             },
             |key| {
                 let start = Instant::now();
@@ -279,9 +369,16 @@ fn miss_store_durable(c: &mut Criterion) {
                 let start = Instant::now();
                 raw_op(key);
                 let raw = start.elapsed();
-                let (ours_total, raw_total) = totals.get();
-                totals.set((ours_total + ours, raw_total + raw));
-                if timed == Side::Ours { ours } else { raw }
+                let start = Instant::now();
+                cached_miss_store(&cached, key);
+                let theirs = start.elapsed();
+                let (ours_total, raw_total, cached_total) = totals.get();
+                totals.set((ours_total + ours, raw_total + raw, cached_total + theirs));
+                match timed {
+                    Side::Ours => ours,
+                    Side::Raw => raw,
+                    Side::Cached => theirs,
+                }
             },
         )
     };
@@ -289,14 +386,20 @@ fn miss_store_durable(c: &mut Criterion) {
     group.bench_function("fjall_insert", |b| {
         b.iter_custom(|iters| run(iters, Side::Raw));
     });
+    group.bench_function("cached_redb_default_fsync", |b| {
+        b.iter_custom(|iters| run(iters, Side::Cached));
+    });
     group.finish();
-    let (ours_total, raw_total) = totals.get();
+    let (ours_total, raw_total, cached_total) = totals.get();
     eprintln!(
-        "disk/miss_store_durable: interleaved ratio ours / fjall_insert = {:.2} \
-         (over every pair run: {:.1} ms vs {:.1} ms)",
+        "disk/miss_store_durable: interleaved ratios ours / fjall_insert = {:.2}, \
+         ours / cached_redb_default_fsync = {:.3} (over every triple run: ours {:.1} ms, \
+         fjall {:.1} ms, cached {:.1} ms)",
         ours_total.as_secs_f64() / raw_total.as_secs_f64(),
+        ours_total.as_secs_f64() / cached_total.as_secs_f64(),
         ours_total.as_secs_f64() * 1e3,
         raw_total.as_secs_f64() * 1e3,
+        cached_total.as_secs_f64() * 1e3,
     );
 }
 
