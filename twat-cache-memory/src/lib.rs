@@ -2,6 +2,7 @@
 
 mod cache;
 mod flight;
+mod order;
 mod store;
 mod tiny;
 

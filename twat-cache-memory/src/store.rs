@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 use hashbrown::HashTable;
 
 use crate::flight::Flights;
+use crate::order::Order;
 
 /// The native policies (TinyLFU is mini-moka's, see `crate::tiny`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +192,7 @@ pub(crate) struct Store<K, V, M> {
     epoch: Instant,
     hasher: foldhash::fast::RandomState,
     table: HashTable<Slot<K, V, M>>,
-    order: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    order: Order,
     expiry: BinaryHeap<Reverse<(u64, u64)>>,
     inserts: u64,
     evictions: u64,
@@ -230,7 +231,7 @@ where
             epoch: Instant::now(),
             hasher,
             table: HashTable::new(),
-            order: BinaryHeap::new(),
+            order: Order::new(kind != Kind::Lfu),
             expiry: BinaryHeap::new(),
             inserts: 0,
             evictions: 0,
@@ -356,7 +357,7 @@ where
         self.table
             .insert_unique(hash, slot, |slot| hasher.hash_one(&slot.key));
         if kind.ordered() {
-            self.order.push(Reverse((primary, stamp, hash)));
+            self.order.push(primary, stamp, hash);
         }
         if now.is_some() {
             self.expiry.push(Reverse((expires_at, hash)));
@@ -468,7 +469,7 @@ where
             Kind::Lru | Kind::Lfu | Kind::Fifo => {
                 let mut rebuilt = false;
                 loop {
-                    let Some(Reverse((primary, stamp, hash))) = self.order.pop() else {
+                    let Some((primary, stamp, hash)) = self.order.pop() else {
                         // Cannot happen (every entry has an item); recover anyway.
                         if rebuilt {
                             return false;
@@ -509,7 +510,7 @@ where
             .map(|slot| Self::current_key(kind, slot))
             .find(|current| *current > item);
         if let Some(current) = requeue {
-            self.order.push(Reverse((current.0, current.1, hash)));
+            self.order.push(current.0, current.1, hash);
         }
         false
     }
@@ -535,14 +536,11 @@ where
     fn rebuild_order(&mut self) {
         let kind = self.kind;
         let hasher = &self.hasher;
-        self.order = self
-            .table
-            .iter()
-            .map(|slot| {
-                let (primary, stamp) = Self::current_key(kind, slot);
-                Reverse((primary, stamp, hasher.hash_one(&slot.key)))
-            })
-            .collect();
+        self.order.clear();
+        for slot in &self.table {
+            let (primary, stamp) = Self::current_key(kind, slot);
+            self.order.push(primary, stamp, hasher.hash_one(&slot.key));
+        }
     }
 
     fn compact_order(&mut self) {
