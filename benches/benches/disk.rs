@@ -6,7 +6,9 @@
 //!   `hit/fjall_memtable` — raw `Keyspace::get` + `to_vec` of an entry in the memtable.
 //! * `hit/ours_cold` — the first read of each key after a restart (the cache is reopened
 //!   every 10 000 reads, outside the timed part; entries were written to table files
-//!   before closing) vs `hit/fjall_flushed` — raw get + `to_vec` after the same reopen
+//!   before closing; the open's index scan warms the memory front with what fits, so
+//!   these are memory hits), `hit/ours_cold_front_off` — the same with no memory front
+//!   (every hit a fjall read), vs `hit/fjall_flushed` — raw get + `to_vec` after the same reopen
 //!   and one untimed scan (our open scans the keyspace to build its index, which warms
 //!   fjall's block cache; the raw side gets the same warm cache).
 //! * `miss_store/*` — a lookup that misses followed by a store of the computed value, vs a
@@ -189,6 +191,36 @@ fn hits(c: &mut Criterion) {
                     drop(cache.take());
                     let reopened =
                         DiskCache::open_with(&config(false), &options(ours_root.path())).unwrap();
+                    cache.replace(Some(reopened));
+                },
+                |chunk| {
+                    let cache = cache.borrow();
+                    let cache = cache.as_ref().unwrap();
+                    for &key in chunk {
+                        black_box(cache.get::<_, String>(&key).unwrap().unwrap());
+                    }
+                },
+            )
+        });
+    });
+    // The same without a memory front: every cold hit is a fjall read.
+    group.bench_function("ours_cold_front_off", |b| {
+        b.iter_custom(|iters| {
+            let cache = RefCell::new(None);
+            chunked(
+                iters,
+                &keys,
+                || {
+                    // Close first: the folder's lock must be free before reopening.
+                    drop(cache.take());
+                    let reopened = DiskCache::open_with(
+                        &config(false),
+                        &DiskOptions {
+                            front_bytes: 0,
+                            ..options(ours_root.path())
+                        },
+                    )
+                    .unwrap();
                     cache.replace(Some(reopened));
                 },
                 |chunk| {

@@ -130,7 +130,8 @@ impl Core {
     }
 
     /// Builds the index from one scan of the keyspace, removing entries that are expired
-    /// or do not carry a valid envelope.
+    /// or do not carry a valid envelope, and warms the memory front with the entries that
+    /// fit in it.
     fn load_index(&self) -> Result<(), Error> {
         let now = unix_millis_now();
         let mut index = self.index.lock();
@@ -147,6 +148,15 @@ impl Core {
                     if meta.is_expired_at(now) {
                         dead.push(key);
                     } else {
+                        // The scan reads every value anyway: keep those that fit in the
+                        // memory front, so hits right after a restart are memory hits.
+                        if self.front.has_room(meta.size) {
+                            let expires_at = meta.expires_at;
+                            self.front.insert(
+                                key.clone(),
+                                Arc::new(FrontEntry::new(value, expires_at, 0)),
+                            );
+                        }
                         index.insert(key, meta);
                     }
                 }

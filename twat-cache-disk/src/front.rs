@@ -83,6 +83,7 @@ type FrontCache = quick_cache::sync::Cache<Slice, Arc<FrontEntry>, FrontWeighter
 /// The byte-bounded front; a zero budget disables it.
 pub(crate) struct Front {
     cache: Option<FrontCache>,
+    budget_bytes: u64,
 }
 
 impl std::fmt::Debug for Front {
@@ -103,7 +104,18 @@ impl Front {
                 .max(16);
             FrontCache::with_weighter(estimated_items, budget_bytes, FrontWeighter)
         });
-        Self { cache }
+        Self {
+            cache,
+            budget_bytes,
+        }
+    }
+
+    /// Whether `extra` more bytes fit without evicting anything (used to warm the front
+    /// while the index is built, so warming never pushes entries out).
+    pub(crate) fn has_room(&self, extra: u64) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|cache| cache.weight().saturating_add(extra) <= self.budget_bytes)
     }
 
     /// The entry under `key`, if the front holds it.
