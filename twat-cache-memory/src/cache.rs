@@ -1,14 +1,15 @@
-//! [`MemoryCache`]: shards of [`Store`]s behind `parking_lot` mutexes, or mini-moka for
-//! TinyLFU, with single-flight on top.
+//! [`MemoryCache`]: shards of [`Store`]s behind `parking_lot` read-write locks, or
+//! mini-moka for TinyLFU, with single-flight on top.
 
 use std::convert::Infallible;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
 
 use crate::flight::{Flight, Join};
@@ -21,20 +22,36 @@ pub const EXACT_ORDER_MAX: u64 = 1024;
 
 /// One shard on its own cache lines, so two threads working on different shards never
 /// write to the same line.
-///
-/// A mutex rather than a read-write lock: a hit must write (the policy's stamp, the hit
-/// count), and under a mutex those writes are plain stores, so a hit costs two atomic
-/// operations (lock, unlock) — a read lock would cost as many and still need atomics for
-/// the stamp and the count.
 #[repr(align(128))]
 struct Shard<K, V, M> {
-    store: Mutex<Store<K, V, M>>,
+    store: RwLock<Store<K, V, M>>,
+}
+
+/// A hit counter on its own cache lines.
+#[derive(Default)]
+#[repr(align(128))]
+struct PaddedCounter(AtomicU64);
+
+/// How many per-thread hit counters a sharded cache keeps.
+const HIT_STRIPES: usize = 16;
+
+/// This thread's hit counter index: threads get consecutive numbers on first use, so up
+/// to `HIT_STRIPES` threads never share a counter.
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % HIT_STRIPES;
+    }
+    STRIPE.with(|stripe| *stripe)
 }
 
 /// The shards of a native-policy cache, whose entries carry `M`.
 struct Sharded<K, V, M> {
     shards: Box<[Shard<K, V, M>]>,
     mask: usize,
+    /// Hits of a sharded cache, counted per thread so that hits write nothing shared
+    /// (exact: summed by `stats`).
+    hits: Box<[PaddedCounter]>,
 }
 
 impl<K, V, M> Sharded<K, V, M>
@@ -53,7 +70,7 @@ where
         let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
         let shards = (0..count)
             .map(|index| Shard {
-                store: Mutex::new(Store::new(
+                store: RwLock::new(Store::new(
                     kind,
                     capacity,
                     shared_len.clone(),
@@ -66,6 +83,7 @@ where
         Self {
             shards,
             mask: count - 1,
+            hits: (0..HIT_STRIPES).map(|_| PaddedCounter::default()).collect(),
         }
     }
 
@@ -81,68 +99,66 @@ where
 
     #[inline]
     fn lookup(&self, hash: u64, key: &K) -> Option<V> {
-        let mut store = self.shard(hash)?.store.lock();
+        let shard = self.shard(hash)?;
+        let store = shard.store.read();
         match store.get(hash, key) {
-            Found::Hit(value) => Some(value),
+            Found::Hit(value) => {
+                if store.counts_hits_outside() {
+                    drop(store);
+                    if let Some(counter) = self.hits.get(stripe()) {
+                        counter.0.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Some(value)
+            }
             Found::Missing => {
                 store.count_miss();
                 None
             }
             Found::Expired => {
                 store.count_miss();
-                store.remove_if_expired(hash, key);
+                drop(store);
+                shard.store.write().remove_if_expired(hash, key);
                 None
             }
         }
     }
 
-    /// The first step of `get_or_insert_with`, under one lock acquisition: the value (a
-    /// counted hit), or a counted miss that joins the computation running for `key` or
-    /// registers the caller as its leader.
-    #[inline]
-    fn lookup_or_join(&self, hash: u64, key: &K) -> Join<V> {
-        let Some(shard) = self.shard(hash) else {
-            return Join::Lead(u64::MAX);
-        };
-        let mut store = shard.store.lock();
-        match store.get(hash, key) {
-            Found::Hit(value) => return Join::Found(value),
-            Found::Missing => store.count_miss(),
-            Found::Expired => {
-                store.count_miss();
-                store.remove_if_expired(hash, key);
-            }
-        }
-        store.flights.join_or_lead(hash, key)
-    }
-
     fn insert(&self, hash: u64, key: K, value: V) {
         if let Some(shard) = self.shard(hash) {
-            shard.store.lock().insert(hash, key, value);
+            shard.store.write().insert(hash, key, value);
         }
     }
 
     fn remove(&self, hash: u64, key: &K) -> bool {
         self.shard(hash)
-            .is_some_and(|shard| shard.store.lock().remove(hash, key))
+            .is_some_and(|shard| shard.store.write().remove(hash, key))
     }
 
     fn clear(&self) {
         for shard in &self.shards {
-            shard.store.lock().clear();
+            shard.store.write().clear();
+        }
+        for counter in &self.hits {
+            counter.0.store(0, Ordering::Relaxed);
         }
     }
 
     fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| shard.store.lock().len())
+            .map(|shard| shard.store.read().len())
             .sum()
     }
 
     fn add_counters(&self, stats: &mut Stats) {
+        stats.hits += self
+            .hits
+            .iter()
+            .map(|counter| counter.0.load(Ordering::Relaxed))
+            .sum::<u64>();
         for shard in &self.shards {
-            let store = shard.store.lock();
+            let store = shard.store.read();
             let (hits, misses, inserts, evictions) = store.counters();
             stats.hits += hits;
             stats.misses += misses;
@@ -156,7 +172,7 @@ where
         let Some(shard) = self.shard(hash) else {
             return Join::Lead(u64::MAX);
         };
-        let mut store = shard.store.lock();
+        let mut store = shard.store.write();
         if let Some(value) = store.peek_or_purge(hash, key) {
             return Join::Found(value);
         }
@@ -165,13 +181,13 @@ where
 
     fn complete(&self, hash: u64, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
         let shard = self.shard(hash)?;
-        let mut store = shard.store.lock();
+        let mut store = shard.store.write();
         store.insert(hash, key, value);
         store.flights.finish(ticket)
     }
 
     fn abandon(&self, hash: u64, ticket: u64) -> Option<Arc<Flight<V>>> {
-        self.shard(hash)?.store.lock().flights.finish(ticket)
+        self.shard(hash)?.store.write().flights.finish(ticket)
     }
 }
 
@@ -452,21 +468,20 @@ where
         f: F,
     ) -> Result<V, E> {
         let hash = self.hasher.hash_one(&key);
-        let mut join = dispatch!(&self.backend,
-        sharded => sharded.lookup_or_join(hash, &key),
-        tiny => match tiny.get(&key) {
-            Some(value) => Join::Found(value),
-            None => tiny.join_or_lead(hash, &key),
-        });
+        let found = dispatch!(&self.backend,
+            sharded => sharded.lookup(hash, &key),
+            tiny => tiny.get(&key));
+        if let Some(value) = found {
+            return Ok(value);
+        }
         loop {
-            match join {
+            match self.join_or_lead(hash, &key) {
                 Join::Found(value) => return Ok(value),
                 Join::Wait(flight) => {
                     if let Some(value) = flight.wait() {
                         return Ok(value);
                     }
                     // The leader panicked or failed: try again, perhaps as the leader.
-                    join = self.join_or_lead(hash, &key);
                 }
                 Join::Lead(ticket) => {
                     let mut abandon = AbandonOnDrop {

@@ -46,7 +46,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
@@ -80,8 +80,10 @@ pub(crate) trait Meta: Send + Sync {
     fn new(expires_at: u64) -> Self;
     /// Uses while resident, counting the insert.
     fn frequency(&self) -> u64;
-    /// One more use.
-    fn bump_frequency(&mut self);
+    /// One more use (hit path, under the read lock).
+    fn bump_frequency(&self);
+    /// One more use (under the write lock).
+    fn bump_frequency_mut(&mut self);
     /// Nanoseconds since the shard's epoch, or [`NEVER`].
     fn expires_at(&self) -> u64;
     fn set_expires_at(&mut self, expires_at: u64);
@@ -103,7 +105,9 @@ impl Meta for Plain {
         1
     }
     #[inline]
-    fn bump_frequency(&mut self) {}
+    fn bump_frequency(&self) {}
+    #[inline]
+    fn bump_frequency_mut(&mut self) {}
     #[inline]
     fn expires_at(&self) -> u64 {
         NEVER
@@ -115,7 +119,7 @@ impl Meta for Plain {
 /// A frequency (LFU) and an expiry (TTL).
 #[derive(Debug)]
 pub(crate) struct Full {
-    frequency: u64,
+    frequency: AtomicU64,
     expires_at: u64,
 }
 
@@ -123,17 +127,21 @@ impl Meta for Full {
     #[inline]
     fn new(expires_at: u64) -> Self {
         Self {
-            frequency: 1,
+            frequency: AtomicU64::new(1),
             expires_at,
         }
     }
     #[inline]
     fn frequency(&self) -> u64 {
-        self.frequency
+        self.frequency.load(Ordering::Relaxed)
     }
     #[inline]
-    fn bump_frequency(&mut self) {
-        self.frequency += 1;
+    fn bump_frequency(&self) {
+        self.frequency.fetch_add(1, Ordering::Relaxed);
+    }
+    #[inline]
+    fn bump_frequency_mut(&mut self) {
+        *self.frequency.get_mut() += 1;
     }
     #[inline]
     fn expires_at(&self) -> u64 {
@@ -149,8 +157,8 @@ impl Meta for Full {
 struct Slot<K, V, M> {
     key: K,
     value: V,
-    /// Last access (LRU, LFU) or last write (FIFO): a value of the shard's clock.
-    stamp: u64,
+    /// Last access (LRU, LFU) or last write (FIFO); readers store it under the read lock.
+    stamp: AtomicU64,
     meta: M,
 }
 
@@ -170,19 +178,24 @@ pub(crate) enum Found<V> {
 #[repr(align(128))]
 pub(crate) struct SharedLen(pub(crate) AtomicUsize);
 
-/// One shard: entries, policy state, counters and the single-flight table. It lives
-/// under its shard's mutex, so everything here is plain data.
+/// One shard: entries, policy state, counters and the single-flight table.
 ///
-/// `repr(C)` keeps the fields a hit writes (`clock`, `hits`) first, next to the lock word
-/// in front of them, so a hit dirties one cache line of shard state.
+/// `repr(C)` keeps the counters the hit path writes next to the lock word in front of
+/// them, so a hit dirties one cache line of shard state, not two.
 #[repr(C)]
 pub(crate) struct Store<K, V, M> {
-    /// Monotonic stamp source: every access (hit or write) takes the next value, so no two
-    /// entries of the shard share a stamp.
-    clock: u64,
-    hits: u64,
-    misses: u64,
+    /// Monotonic stamp source. Readers of LRU/LFU shards bump it on every hit, writers on
+    /// every insert, so `hits = clock - write_stamps` for those policies (one atomic saved
+    /// on the hit path).
+    clock: AtomicU64,
+    /// Hits of policies whose hits do not take a stamp (FIFO, RR, unbounded).
+    hits: AtomicU64,
+    misses: AtomicU64,
     kind: Kind,
+    /// One shard holds the whole cache: hits take unique stamps and count themselves
+    /// (exact order). Otherwise hits copy the clock, which only writers advance, and are
+    /// counted by the caller in per-thread counters (see `Store::get`).
+    exact: bool,
     /// `None` when unbounded.
     capacity: Option<usize>,
     /// Set when the cache is sharded: the entry count of every shard together, which
@@ -194,6 +207,8 @@ pub(crate) struct Store<K, V, M> {
     table: HashTable<Slot<K, V, M>>,
     order: Order,
     expiry: BinaryHeap<Reverse<(u64, u64)>>,
+    /// Stamps taken by writers (under the write lock).
+    write_stamps: u64,
     inserts: u64,
     evictions: u64,
     rng: u64,
@@ -221,10 +236,11 @@ where
             capacity
         };
         Self {
-            clock: 0,
-            hits: 0,
-            misses: 0,
+            clock: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
             kind,
+            exact: shared_len.is_none(),
             capacity,
             shared_len: capacity.and(shared_len),
             ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
@@ -233,6 +249,7 @@ where
             table: HashTable::new(),
             order: Order::new(kind != Kind::Lfu),
             expiry: BinaryHeap::new(),
+            write_stamps: 0,
             inserts: 0,
             evictions: 0,
             // xorshift needs a non-zero state
@@ -257,25 +274,53 @@ where
         self.table.find(hash, |slot| slot.key == *key)
     }
 
-    /// The hit path: a clone of the live value, recording the access for the policy (a
-    /// fresh stamp for LRU and LFU, one more use for LFU) and counting the hit. Plain
-    /// writes: the shard's mutex is held.
+    /// The hit path (read lock): a clone of the live value, recording the access for the
+    /// policy.
+    ///
+    /// In an exact (single-shard) store the hit takes a fresh stamp from the clock — one
+    /// atomic add that also counts the hit — or bumps `hits`. In a shard of a larger cache
+    /// the hit writes nothing shared: it copies the clock (advanced only by inserts) into
+    /// the entry's stamp, and only when that changes it; the caller counts the hit in a
+    /// per-thread counter. Two threads hitting the same entries then do not bounce their
+    /// cache lines; the price is that uses between two inserts of a shard tie, which the
+    /// documented approximation of sharded caches allows.
     #[inline]
-    pub(crate) fn get(&mut self, hash: u64, key: &K) -> Found<V> {
-        let now = self.ttl_nanos.map(|_| self.now());
-        let Some(slot) = self.table.find_mut(hash, |slot| slot.key == *key) else {
+    pub(crate) fn get(&self, hash: u64, key: &K) -> Found<V> {
+        let Some(slot) = self.find(hash, key) else {
             return Found::Missing;
         };
-        if now.is_some_and(|now| now >= slot.meta.expires_at()) {
+        if self.expired(slot) {
             return Found::Expired;
         }
-        if matches!(self.kind, Kind::Lru | Kind::Lfu) {
-            slot.stamp = self.clock;
-            self.clock += 1;
-            slot.meta.bump_frequency();
+        match self.kind {
+            Kind::Lru | Kind::Lfu => {
+                if self.exact {
+                    // Relaxed is enough: the stamps are only compared under the write
+                    // lock, whose acquisition orders them after every reader's release.
+                    let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
+                    slot.stamp.store(stamp, Ordering::Relaxed);
+                } else {
+                    let now = self.clock.load(Ordering::Relaxed);
+                    if slot.stamp.load(Ordering::Relaxed) != now {
+                        slot.stamp.store(now, Ordering::Relaxed);
+                    }
+                }
+                if self.kind == Kind::Lfu {
+                    slot.meta.bump_frequency();
+                }
+            }
+            Kind::Fifo | Kind::Random | Kind::Unbounded => {
+                if self.exact {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
-        self.hits += 1;
         Found::Hit(slot.value.clone())
+    }
+
+    /// Whether the caller must count this store's hits itself (see [`Store::get`]).
+    pub(crate) const fn counts_hits_outside(&self) -> bool {
+        !self.exact
     }
 
     /// Under the write lock, for single-flight: a clone of the live value (counting
@@ -289,19 +334,21 @@ where
         None
     }
 
-    pub(crate) const fn count_miss(&mut self) {
-        self.misses += 1;
+    pub(crate) fn count_miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
     }
 
-    const fn next_stamp(&mut self) -> u64 {
-        let stamp = self.clock;
-        self.clock += 1;
+    fn next_write_stamp(&mut self) -> u64 {
+        self.write_stamps += 1;
+        let clock = self.clock.get_mut();
+        let stamp = *clock;
+        *clock += 1;
         stamp
     }
 
     #[inline]
     fn current_key(kind: Kind, slot: &Slot<K, V, M>) -> (u64, u64) {
-        let stamp = slot.stamp;
+        let stamp = slot.stamp.load(Ordering::Relaxed);
         match kind {
             Kind::Lfu => (slot.meta.frequency(), stamp),
             _ => (0, stamp),
@@ -313,7 +360,7 @@ where
     /// key first drops expired entries and, when the cache is full, evicts per policy.
     pub(crate) fn insert(&mut self, hash: u64, key: K, value: V) {
         self.inserts += 1;
-        let stamp = self.next_stamp();
+        let stamp = self.next_write_stamp();
         let now = self.ttl_nanos.map(|_| self.now());
         let expires_at = match (now, self.ttl_nanos) {
             (Some(now), Some(ttl)) => now.saturating_add(ttl).min(NEVER - 1),
@@ -323,9 +370,9 @@ where
         if let Some(slot) = self.table.find_mut(hash, |slot| slot.key == key) {
             slot.value = value;
             slot.meta.set_expires_at(expires_at);
-            slot.stamp = stamp;
+            *slot.stamp.get_mut() = stamp;
             if kind == Kind::Lfu {
-                slot.meta.bump_frequency();
+                slot.meta.bump_frequency_mut();
             }
             // `order` catches up lazily: the recorded key is now smaller than the current
             // one, which `evict_one` handles.
@@ -349,7 +396,7 @@ where
         let slot = Slot {
             key,
             value,
-            stamp,
+            stamp: AtomicU64::new(stamp),
             meta: M::new(expires_at),
         };
         let (primary, _) = Self::current_key(kind, &slot);
@@ -413,9 +460,10 @@ where
         self.table.clear();
         self.order.clear();
         self.expiry.clear();
-        self.clock = 0;
-        self.hits = 0;
-        self.misses = 0;
+        *self.clock.get_mut() = 0;
+        self.write_stamps = 0;
+        *self.hits.get_mut() = 0;
+        *self.misses.get_mut() = 0;
         self.inserts = 0;
         self.evictions = 0;
     }
@@ -425,8 +473,17 @@ where
     }
 
     /// `(hits, misses, inserts, evictions)`.
-    pub(crate) const fn counters(&self) -> (u64, u64, u64, u64) {
-        (self.hits, self.misses, self.inserts, self.evictions)
+    pub(crate) fn counters(&self) -> (u64, u64, u64, u64) {
+        let stamped_hits = self
+            .clock
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.write_stamps);
+        (
+            self.hits.load(Ordering::Relaxed) + stamped_hits,
+            self.misses.load(Ordering::Relaxed),
+            self.inserts,
+            self.evictions,
+        )
     }
 
     /// Bookkeeping after an entry left the table.
