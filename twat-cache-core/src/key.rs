@@ -93,12 +93,20 @@ impl KeyBuf {
     /// [`Error::Encode`] when the key cannot be serialized.
     #[inline]
     pub fn encode<K: Serialize + ?Sized>(key: &K) -> Result<Self, Error> {
-        let mut writer = inline::Writer::new();
-        if key.serialize(&mut writer).is_ok() {
-            let (len, bytes) = writer.finish();
-            return Ok(Self(KeyRepr::Inline { len, bytes }));
+        // Written in place, so the freshly stored bytes are not copied again with wide
+        // loads (a store-forwarding stall that cost more than the encoding itself).
+        let mut out = Self(KeyRepr::Inline {
+            len: 0,
+            bytes: [0; Self::INLINE],
+        });
+        if let KeyRepr::Inline { len, bytes } = &mut out.0 {
+            let mut writer = inline::Writer { bytes, len: 0 };
+            if key.serialize(&mut writer).is_err() {
+                return Self::encode_slow(key);
+            }
+            *len = writer.finish();
         }
-        Self::encode_slow(key)
+        Ok(out)
     }
 
     /// Postcard's own encoder, for what [`inline::Writer`] gave up on.
@@ -214,27 +222,21 @@ mod inline {
     /// length-prefixed strings, bytes and sequences, variant indices as varints, nothing
     /// for tuples and struct boundaries. It fails (and postcard takes over) when the
     /// encoding does not fit, a length is unknown, or for `collect_str`.
-    pub(super) struct Writer {
-        bytes: [u8; KeyBuf::INLINE],
-        len: usize,
+    pub(super) struct Writer<'a> {
+        /// Zeroed by the caller.
+        pub(super) bytes: &'a mut [u8; KeyBuf::INLINE],
+        pub(super) len: usize,
     }
 
-    impl Writer {
-        #[inline]
-        pub(super) const fn new() -> Self {
-            Self {
-                bytes: [0; KeyBuf::INLINE],
-                len: 0,
-            }
-        }
-
+    impl Writer<'_> {
+        /// The encoded length.
         #[inline]
         #[allow(
             clippy::cast_possible_truncation,
             reason = "len <= INLINE < 256 is kept by every push"
         )]
-        pub(super) const fn finish(self) -> (u8, [u8; KeyBuf::INLINE]) {
-            (self.len as u8, self.bytes)
+        pub(super) const fn finish(&self) -> u8 {
+            self.len as u8
         }
 
         #[inline]
@@ -285,7 +287,7 @@ mod inline {
         }
     }
 
-    impl ser::Serializer for &mut Writer {
+    impl ser::Serializer for &mut Writer<'_> {
         type Ok = ();
         type Error = GaveUp;
         type SerializeSeq = Self;
@@ -462,7 +464,7 @@ mod inline {
     /// Every compound is its elements in order, with nothing around them.
     macro_rules! elements {
         ($($trait:ident :: $method:ident),*) => {$(
-            impl ser::$trait for &mut Writer {
+            impl ser::$trait for &mut Writer<'_> {
                 type Ok = ();
                 type Error = GaveUp;
                 #[inline]
@@ -485,7 +487,7 @@ mod inline {
 
     macro_rules! fields {
         ($($trait:ident),*) => {$(
-            impl ser::$trait for &mut Writer {
+            impl ser::$trait for &mut Writer<'_> {
                 type Ok = ();
                 type Error = GaveUp;
                 #[inline]
@@ -505,7 +507,7 @@ mod inline {
     }
     fields!(SerializeStruct, SerializeStructVariant);
 
-    impl ser::SerializeMap for &mut Writer {
+    impl ser::SerializeMap for &mut Writer<'_> {
         type Ok = ();
         type Error = GaveUp;
         #[inline]
