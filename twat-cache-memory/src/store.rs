@@ -8,8 +8,8 @@
 //!   indirection on the hit path. An entry is only key, value and stamp (64 bytes, one
 //!   cache line, for `KeyBuf` keys and `String` values) unless the policy needs a
 //!   frequency or the cache a TTL ([`Meta`]).
-//! * `order`: a min-queue (`Order`, `order.rs`: a radix heap for LRU/FIFO, a binary heap for LFU)
-//!   of `(primary, stamp, hash)` eviction keys, as *recorded* when
+//! * `order`: a min-queue (`Order`, `order.rs`: a radix heap for LRU/FIFO, a binary
+//!   heap for LFU) of `(primary, stamp, hash)` eviction keys, as *recorded* when
 //!   they were last pushed. Hits only touch per-entry atomics under the shard's read lock;
 //!   the heap catches up lazily at eviction time (see `Store::evict_one`).
 //! * `expiry`: with a TTL, a min-heap of `(insert stamp, hash)`: since the TTL is global,
