@@ -82,7 +82,7 @@ impl KeyBuf {
 
     /// Encodes `key` (postcard), inline when it fits.
     ///
-    /// Small keys go through [`inline::Writer`], a serializer that writes postcard's exact
+    /// Small keys go through `inline::Writer`, a serializer that writes postcard's exact
     /// bytes straight into the inline buffer (several times faster than `postcard::to_slice`
     /// for a few integers); anything it does not handle — a key longer than
     /// [`KeyBuf::INLINE`], a sequence of unknown length, `collect_str` — is encoded by
