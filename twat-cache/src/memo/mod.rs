@@ -1,8 +1,8 @@
 //! The runtime behind the attribute macros, reached by generated code through
 //! [`crate::__private`].
 //!
-//! Each memoized function owns one `static` of [`MemoryMemo`], [`PersistentMemo`] or
-//! [`AsyncMemo`]. On the first call the static builds its cache from the configuration
+//! Each memoized function owns one `static` of [`MemoryMemo`], [`PersistentMemo`],
+//! [`AsyncMemo`] or [`AsyncPersistentMemo`]. On the first call the static builds its cache from the configuration
 //! the macro wrote, registers it by name in the global registry, and from then on serves
 //! calls: key → lookup → hit, or run the body, store, return. Any cache failure (a key
 //! that will not encode, an engine that will not open, an I/O or decode error) is counted
