@@ -314,3 +314,41 @@ fn byte_buffers_round_trip_through_the_raw_path() {
     assert_eq!(reported(&run_child(test, root.path(), &[]), "CALLS"), "2");
     assert_eq!(reported(&run_child(test, root.path(), &[]), "CALLS"), "0");
 }
+
+static FLIGHT_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[bcache(folder = "flights", name = "persist::flight")]
+fn slow_persisted(x: u64) -> u64 {
+    FLIGHT_CALLS.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(50));
+    x * 2
+}
+
+#[test]
+fn concurrent_misses_of_a_persistent_cache_run_the_body_once() {
+    if is_child() {
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        slow_persisted(21)
+                    })
+                })
+                .collect();
+            for call in calls {
+                assert_eq!(call.join().unwrap(), 42);
+            }
+        });
+        println!("CALLS={}", FLIGHT_CALLS.load(Ordering::SeqCst));
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let out = run_child(
+        "concurrent_misses_of_a_persistent_cache_run_the_body_once",
+        root.path(),
+        &[],
+    );
+    assert_eq!(reported(&out, "CALLS"), "1");
+}

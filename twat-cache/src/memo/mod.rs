@@ -11,6 +11,7 @@
 mod async_persistent;
 mod asynchronous;
 mod bytes;
+mod flight;
 mod memory;
 mod persistent;
 

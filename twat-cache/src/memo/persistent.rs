@@ -1,5 +1,8 @@
 //! `#[bcache]`, `#[fcache]` and persistent `#[ucache]`: encoded values in a byte store.
 //!
+//! Concurrent misses of one key in this process run the body once ([`Flights`]); the
+//! other callers wait and then read the entry it stored.
+//!
 //! Keys are `Namespace::typed::<V>(name, version) ‖ postcard(arguments)`: the return
 //! type's fingerprint in the namespace means a program whose function now returns
 //! another type never even finds the old entries, and an entry that still fails to
@@ -14,6 +17,7 @@ use twat_cache_core::{
     CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
 };
 
+use super::flight::{Flights, Role};
 use super::{bytes, memo_cell_impls, resolve_config};
 use crate::store::{Store, open_store_or_memory};
 
@@ -27,6 +31,7 @@ pub struct PersistentMemo<V> {
 pub(super) struct PersistentEntry {
     namespace: Namespace,
     store: Arc<dyn Store>,
+    flights: Flights,
 }
 
 memo_cell_impls!(PersistentMemo);
@@ -63,6 +68,14 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
         if let Some(value) = entry.lookup(&key) {
             return value;
         }
+        // Concurrent misses of this key: one runs the body, the others read its result.
+        let _lead = match entry.flights.join(&key) {
+            Role::Lead(guard) => Some(guard),
+            Role::Waited => match entry.lookup(&key) {
+                Some(value) => return value,
+                None => None,
+            },
+        };
         let value = run();
         entry.store_value(&key, &value);
         value
@@ -84,6 +97,14 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
         if let Some(value) = entry.lookup(&key) {
             return Ok(value);
         }
+        let _lead = match entry.flights.join(&key) {
+            Role::Lead(guard) => Some(guard),
+            Role::Waited => match entry.lookup(&key) {
+                Some(value) => return Ok(value),
+                // The leader failed (its `Err` is not cached): compute here.
+                None => None,
+            },
+        };
         let value = run()?;
         entry.store_value(&key, &value);
         Ok(value)
@@ -103,7 +124,11 @@ impl PersistentEntry {
         let store = open_store_or_memory(&config);
         let managed: Arc<dyn ManagedCache> = store.clone();
         twat_cache_core::registry::register(&managed);
-        Self { namespace, store }
+        Self {
+            namespace,
+            store,
+            flights: Flights::default(),
+        }
     }
 
     /// The namespaced key, or `None` (counted) when the arguments would not encode.
