@@ -58,20 +58,12 @@ pub(crate) fn open_store_or_memory(config: &CacheConfig) -> Arc<dyn Store> {
                 reason = %err,
                 "twat-cache: the {engine} engine is not usable, caching in memory instead"
             );
-            let fallback = CacheConfig::builder()
-                .name(name)
-                .maxsize(FALLBACK_ENTRIES)
-                .build()
-                .unwrap_or_default();
-            let fallback = match config.ttl() {
-                Some(ttl) => CacheConfig::builder()
-                    .name(name)
-                    .maxsize(FALLBACK_ENTRIES)
-                    .ttl(ttl)
-                    .build()
-                    .unwrap_or(fallback),
-                None => fallback,
-            };
+            let mut fallback = CacheConfig::builder().name(name).maxsize(FALLBACK_ENTRIES);
+            if let Some(ttl) = config.ttl() {
+                fallback = fallback.ttl(ttl);
+            }
+            // Every value was already valid in `config`; the default is unreachable.
+            let fallback = fallback.build().unwrap_or_default();
             Arc::new(MemoryStore::new(&fallback, true))
         }
     }
