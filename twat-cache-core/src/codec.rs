@@ -82,12 +82,7 @@ pub fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError>
 #[must_use]
 pub fn encode_byte_buf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 10);
-    let mut len = bytes.len() as u64;
-    while len >= 0x80 {
-        out.push(u8::try_from(len & 0x7f).unwrap_or_default() | 0x80);
-        len >>= 7;
-    }
-    out.push(u8::try_from(len).unwrap_or_default());
+    crate::key::push_varint(&mut out, bytes.len() as u64);
     out.extend_from_slice(bytes);
     out
 }

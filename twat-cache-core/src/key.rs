@@ -634,7 +634,8 @@ pub fn type_fingerprint<T: ?Sized>() -> u64 {
     clippy::cast_possible_truncation,
     reason = "each byte keeps the low 7 bits on purpose (LEB128)"
 )]
-fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
+/// Appends `value` as postcard's LEB128 varint.
+pub(crate) fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         bytes.push((value as u8) | 0x80);
         value >>= 7;

@@ -8,6 +8,7 @@
 //! Unlike the in-memory async engine, concurrent misses of one key each run the body
 //! (no single-flight across awaits for persistent caches).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
@@ -69,16 +70,11 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
         key: Option<Result<KeyBuf, Error>>,
         run: impl Future<Output = V>,
     ) -> V {
-        let Some(key) = key else { return run.await };
-        let entry = self.entry(make);
-        let Some(key) = entry.full_key(key) else {
-            return run.await;
-        };
-        if let Some(value) = Self::lookup(&entry, &key).await {
-            return value;
+        let run = async move { Ok::<V, Infallible>(run.await) };
+        match self.try_call(make, key, run).await {
+            Ok(value) => value,
+            Err(never) => match never {},
         }
-        let value = run.await;
-        Self::store(entry, key, value).await
     }
 
     /// One call of an `async fn` returning `Result`: `Ok` cached, `Err` returned and not

@@ -8,6 +8,7 @@
 //! another type never even finds the old entries, and an entry that still fails to
 //! decode is removed, counted and recomputed — never served wrong.
 
+use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
@@ -60,25 +61,10 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
         key: Option<Result<KeyBuf, Error>>,
         run: impl FnOnce() -> V,
     ) -> V {
-        let Some(key) = key else { return run() };
-        let entry = self.entry(make);
-        let Some(key) = entry.full_key(key) else {
-            return run();
-        };
-        if let Some(value) = entry.lookup(&key) {
-            return value;
+        match self.try_call::<Infallible>(make, key, || Ok(run())) {
+            Ok(value) => value,
+            Err(never) => match never {},
         }
-        // Concurrent misses of this key: one runs the body, the others read its result.
-        let _lead = match entry.flights.join(&key) {
-            Role::Lead(guard) => Some(guard),
-            Role::Waited => match entry.lookup(&key) {
-                Some(value) => return value,
-                None => None,
-            },
-        };
-        let value = run();
-        entry.store_value(&key, &value);
-        value
     }
 
     /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
