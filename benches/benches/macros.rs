@@ -1,8 +1,9 @@
 //! The attributes as a user writes them, against what that user would otherwise write:
 //!
-//! * `macros/mcache hit` and `macros/mcache miss`: `#[mcache(maxsize = 10_000)]` against
-//!   `cached`'s `#[cached(max_size = 10_000)]` and a plain `HashMap` get+clone, on 10 000
-//!   `u64` ids (32-byte `String` values) in a seeded random order;
+//! * `macros/mcache hit`, `macros/mcache hit, 2 threads` and `macros/mcache miss`:
+//!   `#[mcache(maxsize = 10_000)]` against `cached`'s `#[cached(max_size = 10_000)]` (and,
+//!   for one thread, a plain `HashMap` get+clone), on 10 000 `u64` ids (32-byte `String`
+//!   values) in a seeded random order;
 //! * `macros/fcache hit <size>`: `#[fcache]` returning a `Vec<u8>` of 1 KiB, 1 MiB and
 //!   64 MiB against `std::fs::read` of a file of the same size;
 //! * `macros/bcache hit`: `#[bcache]` returning 100 bytes (hot: served by the memory front).
@@ -96,7 +97,7 @@ fn memory(c: &mut Criterion) {
     let mut group = c.benchmark_group("macros/mcache hit");
     group.throughput(Throughput::Elements(1));
     let mut cursor = 0;
-    let mut next = move || {
+    let mut next = || {
         cursor = (cursor + 1) % ids.len();
         ids[cursor]
     };
@@ -108,6 +109,26 @@ fn memory(c: &mut Criterion) {
     });
     group.bench_function("HashMap get+clone", |b| {
         b.iter(|| map.get(&black_box(next())).cloned());
+    });
+    group.finish();
+
+    // Two threads hitting at once; the time is the wall time of both, so throughput reads
+    // as total hits per second.
+    let mut group = c.benchmark_group("macros/mcache hit, 2 threads");
+    group.throughput(Throughput::Elements(2));
+    group.bench_function("#[mcache(maxsize = 10_000)]", |b| {
+        b.iter_custom(|iters| {
+            twat_cache_benches::two_threads(&ids, iters, |id| {
+                black_box(mcache_hit(id));
+            })
+        });
+    });
+    group.bench_function("#[cached(max_size = 10_000)]", |b| {
+        b.iter_custom(|iters| {
+            twat_cache_benches::two_threads(&ids, iters, |id| {
+                black_box(cached_hit(id));
+            })
+        });
     });
     group.finish();
 

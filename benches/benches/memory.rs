@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cached::proc_macro::cached;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -185,24 +185,7 @@ fn two_threads(
     op: impl Fn(u64) + Sync,
 ) {
     group.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let barrier = std::sync::Barrier::new(2);
-            let start = Instant::now();
-            std::thread::scope(|scope| {
-                for thread in 0..2 {
-                    let (barrier, op) = (&barrier, &op);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        for id in cycle(ids, thread * KEYS / 2)
-                            .take(usize::try_from(iters).unwrap_or(usize::MAX))
-                        {
-                            op(id);
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        });
+        b.iter_custom(|iters| twat_cache_benches::two_threads(ids, iters, &op));
     });
 }
 

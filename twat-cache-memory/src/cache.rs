@@ -1,19 +1,25 @@
-//! [`MemoryCache`]: shards of [`Store`]s behind `parking_lot` read-write locks, or
+//! [`MemoryCache`]: shards of [`Store`]s behind per-thread-striped read-write locks, or
 //! mini-moka for TinyLFU, with single-flight on top.
+//!
+//! A hit takes only its thread's stripe of the shard's read lock (see `striped.rs`), so
+//! hits from several threads write no cache line in common. A writer takes every stripe,
+//! so single-flight bookkeeping sits under a separate small mutex per shard and a miss
+//! takes the write lock once, to store its value.
 
 use std::convert::Infallible;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::Mutex;
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
 
-use crate::flight::{Flight, Join};
+use crate::counter::HitCounter;
+use crate::flight::{Flight, Flights, Join};
 use crate::store::{Found, Full, Kind, Meta, Plain, SharedLen, Store};
+use crate::striped::{StripedReadGuard, StripedRwLock, StripedWriteGuard};
 use crate::tiny::Tiny;
 
 /// Caches with at most this many entries live in one shard, so their eviction order is
@@ -24,25 +30,23 @@ pub const EXACT_ORDER_MAX: u64 = 1024;
 /// write to the same line.
 #[repr(align(128))]
 struct Shard<K, V, M> {
-    store: RwLock<Store<K, V, M>>,
+    store: StripedRwLock<Store<K, V, M>>,
+    /// Computations running for keys of this shard.
+    flights: Mutex<Flights<K, V>>,
 }
 
-/// A hit counter on its own cache lines.
-#[derive(Default)]
-#[repr(align(128))]
-struct PaddedCounter(AtomicU64);
-
-/// How many per-thread hit counters a sharded cache keeps.
-const HIT_STRIPES: usize = 16;
-
-/// This thread's hit counter index: threads get consecutive numbers on first use, so up
-/// to `HIT_STRIPES` threads never share a counter.
-fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % HIT_STRIPES;
+impl<K, V, M> Shard<K, V, M> {
+    /// This thread's stripe of the read lock.
+    #[inline]
+    fn read(&self) -> StripedReadGuard<'_, Store<K, V, M>> {
+        self.store.read()
     }
-    STRIPE.with(|stripe| *stripe)
+
+    /// The write lock (every stripe).
+    #[inline]
+    fn write(&self) -> StripedWriteGuard<'_, Store<K, V, M>> {
+        self.store.write()
+    }
 }
 
 /// The shards of a native-policy cache, whose entries carry `M`.
@@ -51,7 +55,7 @@ struct Sharded<K, V, M> {
     mask: usize,
     /// Hits of a sharded cache, counted per thread so that hits write nothing shared
     /// (exact: summed by `stats`).
-    hits: Box<[PaddedCounter]>,
+    hits: Option<HitCounter>,
 }
 
 impl<K, V, M> Sharded<K, V, M>
@@ -70,20 +74,20 @@ where
         let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
         let shards = (0..count)
             .map(|index| Shard {
-                store: RwLock::new(Store::new(
+                store: StripedRwLock::new(Store::new(
                     kind,
                     capacity,
                     shared_len.clone(),
                     ttl,
-                    hasher.clone(),
                     hasher.hash_one(index),
                 )),
+                flights: Mutex::new(Flights::new()),
             })
             .collect();
         Self {
             shards,
             mask: count - 1,
-            hits: (0..HIT_STRIPES).map(|_| PaddedCounter::default()).collect(),
+            hits: (count > 1).then(HitCounter::new),
         }
     }
 
@@ -97,17 +101,17 @@ where
         self.shards.get(index)
     }
 
-    #[inline]
+    /// The hit path: inlined into `get` and `get_or_insert_with`, whose misses go out of
+    /// line.
+    #[inline(always)]
     fn lookup(&self, hash: u64, key: &K) -> Option<V> {
         let shard = self.shard(hash)?;
-        let store = shard.store.read();
+        let store = shard.read();
         match store.get(hash, key) {
             Found::Hit(value) => {
-                if store.counts_hits_outside() {
-                    drop(store);
-                    if let Some(counter) = self.hits.get(stripe()) {
-                        counter.0.fetch_add(1, Ordering::Relaxed);
-                    }
+                drop(store);
+                if let Some(hits) = &self.hits {
+                    hits.add_one();
                 }
                 Some(value)
             }
@@ -118,7 +122,7 @@ where
             Found::Expired => {
                 store.count_miss();
                 drop(store);
-                shard.store.write().remove_if_expired(hash, key);
+                shard.write().remove_if_expired(hash, key);
                 None
             }
         }
@@ -126,39 +130,32 @@ where
 
     fn insert(&self, hash: u64, key: K, value: V) {
         if let Some(shard) = self.shard(hash) {
-            shard.store.write().insert(hash, key, value);
+            shard.write().insert(hash, key, value);
         }
     }
 
     fn remove(&self, hash: u64, key: &K) -> bool {
         self.shard(hash)
-            .is_some_and(|shard| shard.store.write().remove(hash, key))
+            .is_some_and(|shard| shard.write().remove(hash, key))
     }
 
     fn clear(&self) {
         for shard in &self.shards {
-            shard.store.write().clear();
+            shard.write().clear();
         }
-        for counter in &self.hits {
-            counter.0.store(0, Ordering::Relaxed);
+        if let Some(hits) = &self.hits {
+            hits.reset();
         }
     }
 
     fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.store.read().len())
-            .sum()
+        self.shards.iter().map(|shard| shard.read().len()).sum()
     }
 
     fn add_counters(&self, stats: &mut Stats) {
-        stats.hits += self
-            .hits
-            .iter()
-            .map(|counter| counter.0.load(Ordering::Relaxed))
-            .sum::<u64>();
+        stats.hits += self.hits.as_ref().map_or(0, HitCounter::total);
         for shard in &self.shards {
-            let store = shard.store.read();
+            let store = shard.read();
             let (hits, misses, inserts, evictions) = store.counters();
             stats.hits += hits;
             stats.misses += misses;
@@ -172,22 +169,23 @@ where
         let Some(shard) = self.shard(hash) else {
             return Join::Lead(u64::MAX);
         };
-        let mut store = shard.store.write();
-        if let Some(value) = store.peek_or_purge(hash, key) {
+        // Under the flights lock, look again: a leader stores its value before it ends
+        // its flight, so a caller that finds no flight finds the value (or leads).
+        let mut flights = shard.flights.lock();
+        if let Some(value) = shard.read().peek(hash, key) {
             return Join::Found(value);
         }
-        store.flights.join_or_lead(hash, key)
+        flights.join_or_lead(hash, key)
     }
 
     fn complete(&self, hash: u64, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
         let shard = self.shard(hash)?;
-        let mut store = shard.store.write();
-        store.insert(hash, key, value);
-        store.flights.finish(ticket)
+        shard.write().insert(hash, key, value);
+        shard.flights.lock().finish(ticket)
     }
 
     fn abandon(&self, hash: u64, ticket: u64) -> Option<Arc<Flight<V>>> {
-        self.shard(hash)?.store.write().flights.finish(ticket)
+        self.shard(hash)?.flights.lock().finish(ticket)
     }
 }
 
@@ -446,6 +444,7 @@ where
     /// and runs its own `f`, and later calls work normally.
     ///
     /// `f` must not call this cache with the same key (it would wait for itself).
+    #[inline]
     pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
         match self.try_get_or_insert_with::<Infallible, _>(key, || Ok(f())) {
             Ok(value) => value,
@@ -462,6 +461,7 @@ where
     /// # Errors
     ///
     /// Whatever `f` returned, when this call ran `f` and it failed.
+    #[inline]
     pub fn try_get_or_insert_with<E, F: FnOnce() -> Result<V, E>>(
         &self,
         key: K,
@@ -471,9 +471,16 @@ where
         let found = dispatch!(&self.backend,
             sharded => sharded.lookup(hash, &key),
             tiny => tiny.get(&key));
-        if let Some(value) = found {
-            return Ok(value);
+        match found {
+            Some(value) => Ok(value),
+            None => self.miss(hash, key, f),
         }
+    }
+
+    /// The rest of a lookup that missed: join the key's computation or lead it. Kept out
+    /// of line so that the hit path stays a few instructions long.
+    #[inline(never)]
+    fn miss<E, F: FnOnce() -> Result<V, E>>(&self, hash: u64, key: K, f: F) -> Result<V, E> {
         loop {
             match self.join_or_lead(hash, &key) {
                 Join::Found(value) => return Ok(value),

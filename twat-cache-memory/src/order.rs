@@ -2,88 +2,57 @@
 //!
 //! LFU keys (`frequency`, `stamp`) can be pushed below the last popped key (a new entry
 //! has frequency 1), so LFU uses a binary heap. LRU and FIFO keys are stamps from the
-//! shard's clock, and every push is at least the last popped key (a new entry takes the
-//! newest stamp; a re-queued entry's current stamp is larger than the item popped for
-//! it), so they use a radix heap: `O(1)` amortized per operation instead of a heap's
-//! `O(log n)` sift through cold memory — the bulk of an eviction's cost.
+//! shard's clock: a new entry takes the newest stamp, so most pushes arrive in order, and
+//! those go to the back of a deque (`O(1)`, sequential memory). Only a re-queued entry (one
+//! used since it was queued, see `Store::evict_one`) can arrive below the newest item; those
+//! few go to a small binary heap beside it, and a pop takes the smaller of the two fronts.
+//! A run of misses — every call a new key evicting the oldest — never touches the heap.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
-/// A radix heap of `(stamp, hash)` items: bucket `i > 0` holds the items whose stamp
-/// first differs from `last` (the last popped stamp) at bit `i - 1`, bucket 0 those equal
-/// to it. Popping empties the lowest non-empty bucket into lower ones around its minimum.
-pub(crate) struct Radix {
-    last: u64,
-    len: usize,
-    buckets: Vec<Vec<(u64, u64)>>,
+/// `(stamp, hash)` items: the in-order ones in a deque, the rest in a heap.
+pub(crate) struct Monotone {
+    /// Items pushed at or above the newest item so far: sorted by construction.
+    in_order: VecDeque<(u64, u64)>,
+    /// Items pushed below the newest item at the time.
+    late: BinaryHeap<Reverse<(u64, u64)>>,
 }
 
-impl Radix {
-    fn new() -> Self {
+impl Monotone {
+    const fn new() -> Self {
         Self {
-            last: 0,
-            len: 0,
-            buckets: (0..=64).map(|_| Vec::new()).collect(),
+            in_order: VecDeque::new(),
+            late: BinaryHeap::new(),
         }
     }
 
     #[inline]
-    const fn bucket(stamp: u64, last: u64) -> usize {
-        (u64::BITS - (stamp ^ last).leading_zeros()) as usize
-    }
-
     fn push(&mut self, stamp: u64, hash: u64) {
-        if stamp < self.last {
-            // Not monotone (cannot happen for LRU/FIFO stamps; see the module docs):
-            // restart the buckets from a base below every item rather than misorder.
-            let mut items: Vec<(u64, u64)> =
-                self.buckets.iter_mut().flat_map(std::mem::take).collect();
-            self.last = stamp;
-            self.len = 0;
-            for (stamp, hash) in items.drain(..) {
-                self.push(stamp, hash);
-            }
-        }
-        let index = Self::bucket(stamp, self.last);
-        if let Some(bucket) = self.buckets.get_mut(index) {
-            bucket.push((stamp, hash));
-            self.len += 1;
+        match self.in_order.back() {
+            Some(&(newest, _)) if stamp < newest => self.late.push(Reverse((stamp, hash))),
+            _ => self.in_order.push_back((stamp, hash)),
         }
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<(u64, u64)> {
-        if self.len == 0 {
-            return None;
-        }
-        if self.buckets.first().is_some_and(Vec::is_empty) {
-            let index = self.buckets.iter().position(|bucket| !bucket.is_empty())?;
-            let items = std::mem::take(self.buckets.get_mut(index)?);
-            self.last = items.iter().map(|&(stamp, _)| stamp).min()?;
-            for &(stamp, hash) in &items {
-                let target = Self::bucket(stamp, self.last);
-                self.buckets.get_mut(target)?.push((stamp, hash));
+        match (self.in_order.front(), self.late.peek()) {
+            (Some(&front), Some(&Reverse(late))) if late < front => {
+                self.late.pop().map(|Reverse(item)| item)
             }
-            // Give the emptied bucket its allocation back for later pushes.
-            let mut items = items;
-            items.clear();
-            if let Some(bucket) = self.buckets.get_mut(index)
-                && bucket.is_empty()
-            {
-                *bucket = items;
-            }
+            (Some(_), _) => self.in_order.pop_front(),
+            (None, _) => self.late.pop().map(|Reverse(item)| item),
         }
-        let item = self.buckets.first_mut()?.pop()?;
-        self.len -= 1;
-        Some(item)
+    }
+
+    fn len(&self) -> usize {
+        self.in_order.len() + self.late.len()
     }
 
     fn clear(&mut self) {
-        for bucket in &mut self.buckets {
-            bucket.clear();
-        }
-        self.last = 0;
-        self.len = 0;
+        self.in_order.clear();
+        self.late.clear();
     }
 }
 
@@ -91,15 +60,16 @@ impl Radix {
 pub(crate) enum Order {
     /// Any keys (LFU).
     Heap(BinaryHeap<Reverse<(u64, u64, u64)>>),
-    /// Monotone stamps, `primary == 0` (LRU, FIFO).
-    Radix(Radix),
+    /// Mostly increasing stamps, `primary == 0` (LRU, FIFO).
+    Monotone(Monotone),
 }
 
 impl Order {
-    /// A radix queue when every key is `(0, stamp)` with monotone pushes, else a heap.
+    /// A deque-and-heap queue when every key is `(0, stamp)` with mostly increasing
+    /// stamps, else a heap.
     pub(crate) fn new(monotone: bool) -> Self {
         if monotone {
-            Self::Radix(Radix::new())
+            Self::Monotone(Monotone::new())
         } else {
             Self::Heap(BinaryHeap::new())
         }
@@ -109,7 +79,7 @@ impl Order {
     pub(crate) fn push(&mut self, primary: u64, stamp: u64, hash: u64) {
         match self {
             Self::Heap(heap) => heap.push(Reverse((primary, stamp, hash))),
-            Self::Radix(radix) => radix.push(stamp, hash),
+            Self::Monotone(queue) => queue.push(stamp, hash),
         }
     }
 
@@ -118,21 +88,21 @@ impl Order {
     pub(crate) fn pop(&mut self) -> Option<(u64, u64, u64)> {
         match self {
             Self::Heap(heap) => heap.pop().map(|Reverse(item)| item),
-            Self::Radix(radix) => radix.pop().map(|(stamp, hash)| (0, stamp, hash)),
+            Self::Monotone(queue) => queue.pop().map(|(stamp, hash)| (0, stamp, hash)),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         match self {
             Self::Heap(heap) => heap.len(),
-            Self::Radix(radix) => radix.len,
+            Self::Monotone(queue) => queue.len(),
         }
     }
 
     pub(crate) fn clear(&mut self) {
         match self {
             Self::Heap(heap) => heap.clear(),
-            Self::Radix(radix) => radix.clear(),
+            Self::Monotone(queue) => queue.clear(),
         }
     }
 }
@@ -141,11 +111,11 @@ impl Order {
 mod tests {
     use super::*;
 
-    /// The radix queue pops exactly what a binary heap pops, for monotone pushes (with
-    /// the occasional non-monotone push it recovers from) and across `clear`.
+    /// The deque-and-heap queue pops exactly what a binary heap pops, for mostly
+    /// increasing pushes with some late ones, and across `clear`.
     #[test]
-    fn radix_pops_in_heap_order() {
-        let mut radix = Order::new(true);
+    fn monotone_pops_in_heap_order() {
+        let mut queue = Order::new(true);
         let mut heap = Order::new(false);
         let mut rng = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {
@@ -164,20 +134,20 @@ mod tests {
                     floor + next() % 1_000
                 };
                 let hash = next();
-                radix.push(0, stamp, hash);
+                queue.push(0, stamp, hash);
                 heap.push(0, stamp, hash);
             } else if roll < 9 {
-                let (a, b) = (radix.pop(), heap.pop());
+                let (a, b) = (queue.pop(), heap.pop());
                 assert_eq!(a.map(|item| item.1), b.map(|item| item.1));
                 if let Some((_, stamp, _)) = a {
                     floor = stamp;
                 }
             } else if round % 5_000 == 0 {
-                radix.clear();
+                queue.clear();
                 heap.clear();
                 floor = 0;
             }
-            assert_eq!(radix.len(), heap.len());
+            assert_eq!(queue.len(), heap.len());
         }
     }
 }

@@ -3,13 +3,13 @@
 //!
 //! # Layout
 //!
-//! * `table`: a `hashbrown::HashTable` of entries, probed with the hash computed once by
-//!   the cache (the same hash also picks the shard). One probe reaches the value: no index
-//!   indirection on the hit path. An entry is only key, value and stamp (64 bytes, one
-//!   cache line, for `KeyBuf` keys and `String` values) unless the policy needs a
-//!   frequency or the cache a TTL ([`Meta`]).
-//! * `order`: a min-queue (`Order`, `order.rs`: a radix heap for LRU/FIFO, a binary
-//!   heap for LFU) of `(primary, stamp, hash)` eviction keys, as *recorded* when
+//! * `table`: the entries, packed in a `Vec` in the order they were stored and found
+//!   through a `hashbrown::HashTable` of their positions, probed with the hash computed
+//!   once by the cache (the same hash also picks the shard); see `table.rs` for why. An
+//!   entry is only key, value, stamp and hash (48 bytes for a primitive key and a `String`
+//!   value) unless the policy needs a frequency or the cache a TTL ([`Meta`]).
+//! * `order`: a min-queue (`Order`, `order.rs`: a deque of in-order stamps beside a heap
+//!   of late ones for LRU/FIFO, a binary heap for LFU) of `(primary, stamp, hash)` eviction keys, as *recorded* when
 //!   they were last pushed. Hits only touch per-entry atomics under the shard's read lock;
 //!   the heap catches up lazily at eviction time (see `Store::evict_one`).
 //! * `expiry`: with a TTL, a min-heap of `(insert stamp, hash)`: since the TTL is global,
@@ -45,15 +45,13 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hashbrown::HashTable;
-
-use crate::flight::Flights;
 use crate::order::Order;
+use crate::table::{Slot, Table};
 
 /// The native policies (TinyLFU is mini-moka's, see `crate::tiny`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +88,8 @@ pub(crate) trait Meta: Send + Sync {
     fn set_expires_at(&mut self, expires_at: u64);
 }
 
-/// No frequency, no expiry. Zero-sized, and aligned so that a `KeyBuf` + `String` entry
-/// fills exactly one cache line instead of straddling two.
+/// No frequency, no expiry: zero-sized, so that the common entry stays small.
 #[derive(Debug)]
-#[repr(align(64))]
 pub(crate) struct Plain;
 
 impl Meta for Plain {
@@ -154,15 +150,6 @@ impl Meta for Full {
     }
 }
 
-/// One entry.
-struct Slot<K, V, M> {
-    key: K,
-    value: V,
-    /// Last access (LRU, LFU) or last write (FIFO); readers store it under the read lock.
-    stamp: AtomicU64,
-    meta: M,
-}
-
 /// What a counted lookup found.
 pub(crate) enum Found<V> {
     /// A live entry (the hit is counted).
@@ -204,8 +191,7 @@ pub(crate) struct Store<K, V, M> {
     shared_len: Option<Arc<SharedLen>>,
     ttl_nanos: Option<u64>,
     epoch: Instant,
-    hasher: foldhash::fast::RandomState,
-    table: HashTable<Slot<K, V, M>>,
+    table: Table<K, V, M>,
     order: Order,
     expiry: BinaryHeap<Reverse<(u64, u64)>>,
     /// Stamps taken by writers (under the write lock).
@@ -213,8 +199,6 @@ pub(crate) struct Store<K, V, M> {
     inserts: u64,
     evictions: u64,
     rng: u64,
-    /// Computations running for keys of this shard.
-    pub(crate) flights: Flights<K, V>,
 }
 
 impl<K, V, M> Store<K, V, M>
@@ -228,7 +212,6 @@ where
         capacity: Option<usize>,
         shared_len: Option<Arc<SharedLen>>,
         ttl: Option<Duration>,
-        hasher: foldhash::fast::RandomState,
         seed: u64,
     ) -> Self {
         let capacity = if kind == Kind::Unbounded {
@@ -246,8 +229,7 @@ where
             shared_len: capacity.and(shared_len),
             ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
             epoch: Instant::now(),
-            hasher,
-            table: HashTable::new(),
+            table: Table::new(),
             order: Order::new(kind != Kind::Lfu),
             expiry: BinaryHeap::new(),
             write_stamps: 0,
@@ -255,7 +237,6 @@ where
             evictions: 0,
             // xorshift needs a non-zero state
             rng: seed | 1,
-            flights: Flights::new(),
         }
     }
 
@@ -285,7 +266,7 @@ where
     /// per-thread counter. Two threads hitting the same entries then do not bounce their
     /// cache lines; the price is that uses between two inserts of a shard tie, which the
     /// documented approximation of sharded caches allows.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, hash: u64, key: &K) -> Found<V> {
         let Some(slot) = self.find(hash, key) else {
             return Found::Missing;
@@ -319,20 +300,11 @@ where
         Found::Hit(slot.value.clone())
     }
 
-    /// Whether the caller must count this store's hits itself (see [`Store::get`]).
-    pub(crate) const fn counts_hits_outside(&self) -> bool {
-        !self.exact
-    }
-
-    /// Under the write lock, for single-flight: a clone of the live value (counting
-    /// nothing, order untouched), or `None` after removing an expired entry.
-    pub(crate) fn peek_or_purge(&mut self, hash: u64, key: &K) -> Option<V> {
+    /// For single-flight: a clone of the live value, counting nothing and leaving the
+    /// order untouched. An expired entry is `None` (the leader's store replaces it).
+    pub(crate) fn peek(&self, hash: u64, key: &K) -> Option<V> {
         let slot = self.find(hash, key)?;
-        if !self.expired(slot) {
-            return Some(slot.value.clone());
-        }
-        self.remove_if_expired(hash, key);
-        None
+        (!self.expired(slot)).then(|| slot.value.clone())
     }
 
     pub(crate) fn count_miss(&self) {
@@ -398,12 +370,14 @@ where
             key,
             value,
             stamp: AtomicU64::new(stamp),
+            hash,
             meta: M::new(expires_at),
         };
         let (primary, _) = Self::current_key(kind, &slot);
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, slot, |slot| hasher.hash_one(&slot.key));
+        if self.table.insert_unique(slot).is_err() {
+            // A shard indexes at most `u32::MAX` entries: past that, values are not kept.
+            return;
+        }
         if kind.ordered() {
             self.order.push(primary, stamp, hash);
         }
@@ -424,10 +398,9 @@ where
 
     /// Removes the entry under `key`; `true` if there was a live one.
     pub(crate) fn remove(&mut self, hash: u64, key: &K) -> bool {
-        let Ok(entry) = self.table.find_entry(hash, |slot| slot.key == *key) else {
+        let Some(slot) = self.table.remove(hash, |slot| slot.key == *key) else {
             return false;
         };
-        let (slot, _) = entry.remove();
         self.removed_one();
         let live = !self.expired(&slot);
         if !live {
@@ -443,10 +416,13 @@ where
             return;
         }
         let now = self.now();
-        if let Ok(entry) = self.table.find_entry(hash, |slot| {
-            slot.key == *key && now >= slot.meta.expires_at()
-        }) {
-            entry.remove();
+        if self
+            .table
+            .remove(hash, |slot| {
+                slot.key == *key && now >= slot.meta.expires_at()
+            })
+            .is_some()
+        {
             self.removed_one();
             self.evictions += 1;
         }
@@ -507,18 +483,11 @@ where
                 self.rng ^= self.rng << 13;
                 self.rng ^= self.rng >> 7;
                 self.rng ^= self.rng << 17;
-                // A random bucket, then the first occupied one from there: uniform enough
-                // for random replacement, and no index to maintain.
-                let buckets = self.table.num_buckets();
-                let start = usize::try_from(self.rng).unwrap_or(0) % buckets.max(1);
-                let occupied = (0..buckets)
-                    .map(|step| (start + step) % buckets)
-                    .find(|&index| self.table.get_bucket(index).is_some());
-                let Some(index) = occupied else {
-                    return false;
-                };
-                if let Ok(entry) = self.table.get_bucket_entry(index) {
-                    entry.remove();
+                // Entries are dense: a uniformly random position is a uniformly random
+                // entry.
+                let len = self.table.len() as u64;
+                let position = usize::try_from(self.rng % len.max(1)).unwrap_or(0);
+                if self.table.remove_at(position).is_some() {
                     self.removed_one();
                     return true;
                 }
@@ -550,21 +519,22 @@ where
     fn evict_or_requeue(&mut self, primary: u64, stamp: u64, hash: u64) -> bool {
         let kind = self.kind;
         let item = (primary, stamp);
-        if let Ok(entry) = self
+        if self
             .table
-            .find_entry(hash, |slot| Self::current_key(kind, slot) == item)
+            .remove(hash, |slot| {
+                slot.hash == hash && Self::current_key(kind, slot) == item
+            })
+            .is_some()
         {
-            entry.remove();
             self.removed_one();
             return true;
         }
         // Behind: the entry was used since. (Stamps only grow, so its current key is
         // larger.) Stale: the entry left; nothing to push.
-        let hasher = &self.hasher;
         let requeue = self
             .table
             .iter_hash(hash)
-            .filter(|slot| hasher.hash_one(&slot.key) == hash)
+            .filter(|slot| slot.hash == hash)
             .map(|slot| Self::current_key(kind, slot))
             .find(|current| *current > item);
         if let Some(current) = requeue {
@@ -580,11 +550,13 @@ where
                 break;
             }
             self.expiry.pop();
-            if let Ok(entry) = self
+            if self
                 .table
-                .find_entry(hash, |slot| slot.meta.expires_at() == expires_at)
+                .remove(hash, |slot| {
+                    slot.hash == hash && slot.meta.expires_at() == expires_at
+                })
+                .is_some()
             {
-                entry.remove();
                 self.removed_one();
                 self.evictions += 1;
             }
@@ -593,11 +565,10 @@ where
 
     fn rebuild_order(&mut self) {
         let kind = self.kind;
-        let hasher = &self.hasher;
         self.order.clear();
-        for slot in &self.table {
+        for slot in self.table.iter() {
             let (primary, stamp) = Self::current_key(kind, slot);
-            self.order.push(primary, stamp, hasher.hash_one(&slot.key));
+            self.order.push(primary, stamp, slot.hash);
         }
     }
 
@@ -609,11 +580,10 @@ where
 
     fn compact_expiry(&mut self) {
         if self.ttl_nanos.is_some() && self.expiry.len() > 2 * self.table.len() + 64 {
-            let hasher = &self.hasher;
             self.expiry = self
                 .table
                 .iter()
-                .map(|slot| Reverse((slot.meta.expires_at(), hasher.hash_one(&slot.key))))
+                .map(|slot| Reverse((slot.meta.expires_at(), slot.hash)))
                 .collect();
         }
     }
@@ -624,9 +594,11 @@ mod tests {
     use super::*;
     use twat_cache_core::KeyBuf;
 
+    /// The entries of the common `#[mcache]` cases stay small (dense entries are the point
+    /// of `Table`): a primitive-argument key and a `String` value take 48 bytes.
     #[test]
-    fn a_plain_macro_entry_fills_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Slot<KeyBuf, String, Plain>>(), 64);
-        assert_eq!(std::mem::align_of::<Slot<KeyBuf, String, Plain>>(), 64);
+    fn plain_entries_are_small() {
+        assert_eq!(std::mem::size_of::<Slot<(u64,), String, Plain>>(), 48);
+        assert!(std::mem::size_of::<Slot<KeyBuf, String, Plain>>() <= 80);
     }
 }
