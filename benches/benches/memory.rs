@@ -3,8 +3,10 @@
 //! and quick_cache: hits (one and two threads) and misses, on a seeded workload of
 //! 10 000 `u64` ids mapping to 32-byte `String`s, visited in random order.
 //!
-//! Our cache is driven exactly as `#[mcache]` drives it: the key is the arguments'
-//! postcard bytes (`KeyBuf::encode(&(&id,))`), encoded on every call.
+//! Our cache is driven as `#[mcache]` drives it: for a `u64` argument the key is the
+//! argument tuple itself (`MemoryCache<(u64,), String>`, rows "u64 key"); for arguments
+//! that are not primitive values it is their postcard bytes (`KeyBuf::encode(&(&id,))`,
+//! encoded on every call, rows "KeyBuf").
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -53,7 +55,9 @@ fn cached_miss(id: u64) -> String {
     value(id)
 }
 
-fn ours(maxsize: u64) -> MemoryCache<KeyBuf, String> {
+fn ours<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static>(
+    maxsize: u64,
+) -> MemoryCache<K, String> {
     let config = CacheConfig::builder()
         .name("bench")
         .maxsize(maxsize)
@@ -69,10 +73,16 @@ fn ours_call(cache: &MemoryCache<KeyBuf, String>, id: u64) -> String {
     cache.get_or_insert_with(key, || value(id))
 }
 
+#[inline]
+fn ours_typed_call(cache: &MemoryCache<(u64,), String>, id: u64) -> String {
+    cache.get_or_insert_with((id,), || value(id))
+}
+
 /// Everything warmed with the whole workload.
 struct Contenders {
     ids: Vec<u64>,
     ours: MemoryCache<KeyBuf, String>,
+    ours_typed: MemoryCache<(u64,), String>,
     map: HashMap<u64, String>,
     mini_moka: mini_moka::sync::Cache<u64, String>,
     moka: moka::future::Cache<u64, String>,
@@ -81,6 +91,7 @@ struct Contenders {
 
 fn contenders() -> Contenders {
     let ids = workload();
+    let ours_typed = ours(KEYS as u64);
     let ours = ours(KEYS as u64);
     let mut map = HashMap::new();
     let mini_moka = mini_moka::sync::Cache::new(KEYS as u64);
@@ -88,6 +99,7 @@ fn contenders() -> Contenders {
     let quick = quick_cache::sync::Cache::new(KEYS);
     for &id in &ids {
         ours_call(&ours, id);
+        ours_typed_call(&ours_typed, id);
         map.insert(id, value(id));
         cached_hit(id);
         mini_moka.insert(id, value(id));
@@ -100,6 +112,7 @@ fn contenders() -> Contenders {
     Contenders {
         ids,
         ours,
+        ours_typed,
         map,
         mini_moka,
         moka,
@@ -130,6 +143,10 @@ fn hits(c: &mut Criterion) {
     let mut group = c.benchmark_group("memory/hit");
     group.throughput(Throughput::Elements(1));
 
+    let mut keys = cycle(ids, 0);
+    group.bench_function("twat-cache-memory (u64 key, get_or_insert_with)", |b| {
+        b.iter(|| ours_typed_call(&all.ours_typed, black_box(keys.next().unwrap_or(0))));
+    });
     let mut keys = cycle(ids, 0);
     group.bench_function(
         "twat-cache-memory (KeyBuf encode + get_or_insert_with)",
@@ -163,7 +180,10 @@ fn hits(c: &mut Criterion) {
     // time is the wall time of both, so throughput reads as total ops/s.
     let mut group = c.benchmark_group("memory/hit-2-threads");
     group.throughput(Throughput::Elements(2));
-    two_threads(&mut group, "twat-cache-memory", ids, |id| {
+    two_threads(&mut group, "twat-cache-memory (u64 key)", ids, |id| {
+        black_box(ours_typed_call(&all.ours_typed, id));
+    });
+    two_threads(&mut group, "twat-cache-memory (KeyBuf)", ids, |id| {
         black_box(ours_call(&all.ours, id));
     });
     two_threads(&mut group, "#[cached(max_size = 10_000)]", ids, |id| {
@@ -193,6 +213,11 @@ fn misses(c: &mut Criterion) {
     // Every call is a new key in a full cache: compute + insert + evict.
     let mut group = c.benchmark_group("memory/miss");
     group.throughput(Throughput::Elements(1));
+    let typed = ours(KEYS as u64);
+    let next = AtomicU64::new(1 << 40);
+    group.bench_function("twat-cache-memory (u64 key, get_or_insert_with)", |b| {
+        b.iter(|| ours_typed_call(&typed, black_box(next.fetch_add(1, Ordering::Relaxed))));
+    });
     let cache = ours(KEYS as u64);
     let next = AtomicU64::new(1 << 40);
     group.bench_function(

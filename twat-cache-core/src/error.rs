@@ -166,6 +166,14 @@ impl Error {
     }
 }
 
+/// Lets code generic over "an error that becomes [`Error`]" take infallible steps (such as
+/// the memory memo's typed keys) at no cost.
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(source: std::io::Error) -> Self {
         Self::Io { path: None, source }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
 
-use crate::counter::HitCounter;
+use crate::counter::Counters;
 use crate::flight::{Flight, Flights, Join};
 use crate::store::{Found, Full, Kind, Meta, Plain, SharedLen, Store};
 use crate::striped::{StripedReadGuard, StripedRwLock, StripedWriteGuard};
@@ -53,9 +53,10 @@ impl<K, V, M> Shard<K, V, M> {
 struct Sharded<K, V, M> {
     shards: Box<[Shard<K, V, M>]>,
     mask: usize,
-    /// Hits of a sharded cache, counted per thread so that hits write nothing shared
-    /// (exact: summed by `stats`).
-    hits: Option<HitCounter>,
+    /// Hits and misses of a sharded cache, counted per thread so that lookups write
+    /// nothing shared (exact: summed by `stats`). An exact (one-shard) cache counts in its
+    /// store instead.
+    counters: Option<Counters>,
 }
 
 impl<K, V, M> Sharded<K, V, M>
@@ -87,7 +88,7 @@ where
         Self {
             shards,
             mask: count - 1,
-            hits: (count > 1).then(HitCounter::new),
+            counters: (count > 1).then(Counters::new),
         }
     }
 
@@ -110,21 +111,33 @@ where
         match store.get(hash, key) {
             Found::Hit(value) => {
                 drop(store);
-                if let Some(hits) = &self.hits {
-                    hits.add_one();
+                if let Some(counters) = &self.counters {
+                    counters.add_hit();
                 }
                 Some(value)
             }
             Found::Missing => {
-                store.count_miss();
+                self.count_miss(store);
                 None
             }
             Found::Expired => {
-                store.count_miss();
-                drop(store);
+                self.count_miss(store);
                 shard.write().remove_if_expired(hash, key);
                 None
             }
+        }
+    }
+
+    /// Counts a miss (and releases the read lock): per thread when sharded, else in the
+    /// (single) store.
+    #[inline]
+    fn count_miss(&self, store: StripedReadGuard<'_, Store<K, V, M>>) {
+        match &self.counters {
+            Some(counters) => {
+                drop(store);
+                counters.add_miss();
+            }
+            None => store.count_miss(),
         }
     }
 
@@ -143,8 +156,8 @@ where
         for shard in &self.shards {
             shard.write().clear();
         }
-        if let Some(hits) = &self.hits {
-            hits.reset();
+        if let Some(counters) = &self.counters {
+            counters.reset();
         }
     }
 
@@ -153,7 +166,10 @@ where
     }
 
     fn add_counters(&self, stats: &mut Stats) {
-        stats.hits += self.hits.as_ref().map_or(0, HitCounter::total);
+        if let Some(counters) = &self.counters {
+            stats.hits += counters.hits();
+            stats.misses += counters.misses();
+        }
         for shard in &self.shards {
             let store = shard.read();
             let (hits, misses, inserts, evictions) = store.counters();
@@ -446,7 +462,11 @@ where
     /// `f` must not call this cache with the same key (it would wait for itself).
     #[inline]
     pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
-        match self.try_get_or_insert_with::<Infallible, _>(key, || Ok(f())) {
+        let hash = self.hasher.hash_one(&key);
+        if let Some(value) = self.lookup(hash, &key) {
+            return value;
+        }
+        match self.miss::<Infallible, _>(hash, key, || Ok(f())) {
             Ok(value) => value,
             Err(never) => match never {},
         }
@@ -468,13 +488,18 @@ where
         f: F,
     ) -> Result<V, E> {
         let hash = self.hasher.hash_one(&key);
-        let found = dispatch!(&self.backend,
-            sharded => sharded.lookup(hash, &key),
-            tiny => tiny.get(&key));
-        match found {
+        match self.lookup(hash, &key) {
             Some(value) => Ok(value),
             None => self.miss(hash, key, f),
         }
+    }
+
+    /// The counted lookup both `get_or_insert_with`s start with.
+    #[inline(always)]
+    fn lookup(&self, hash: u64, key: &K) -> Option<V> {
+        dispatch!(&self.backend,
+            sharded => sharded.lookup(hash, key),
+            tiny => tiny.get(key))
     }
 
     /// The rest of a lookup that missed: join the key's computation or lead it. Kept out

@@ -1,4 +1,5 @@
-//! [`HitCounter`]: an exact counter that many threads bump without a locked instruction.
+//! [`Counters`]: exact hit and miss counts that many threads bump without a locked
+//! instruction.
 //!
 //! Each thread that counts claims one of [`OWNED_SLOTS`] slots for its lifetime (returned
 //! when it exits) and bumps its own slot with a plain load and store: only its owner ever
@@ -52,66 +53,98 @@ thread_local! {
     static SLOT: ClaimedSlot = ClaimedSlot::claim();
 }
 
-/// A count on its own cache lines.
+/// The two counts of one slot, on their own cache lines.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct Padded(AtomicU64);
+struct Pair([AtomicU64; 2]);
 
-/// An exact event counter for many threads (see the module docs).
+/// Index of the hit count in a [`Pair`].
+const HITS: usize = 0;
+/// Index of the miss count in a [`Pair`].
+const MISSES: usize = 1;
+
+/// Exact hit and miss counts for many threads (see the module docs).
 #[derive(Debug)]
-pub(crate) struct HitCounter {
-    owned: Box<[Padded]>,
-    shared: Padded,
-    /// The total at the last [`HitCounter::reset`], subtracted from every reading.
-    base: AtomicU64,
+pub(crate) struct Counters {
+    owned: Box<[Pair]>,
+    shared: Pair,
+    /// The totals at the last [`Counters::reset`], subtracted from every reading.
+    base: [AtomicU64; 2],
 }
 
-impl HitCounter {
+impl Counters {
     pub(crate) fn new() -> Self {
         Self {
-            owned: (0..OWNED_SLOTS).map(|_| Padded::default()).collect(),
-            shared: Padded::default(),
-            base: AtomicU64::new(0),
+            owned: (0..OWNED_SLOTS).map(|_| Pair::default()).collect(),
+            shared: Pair::default(),
+            base: Default::default(),
         }
     }
 
-    /// Counts one event.
+    /// Counts one hit.
     #[inline]
-    pub(crate) fn add_one(&self) {
+    pub(crate) fn add_hit(&self) {
+        self.add(HITS);
+    }
+
+    /// Counts one miss.
+    #[inline]
+    pub(crate) fn add_miss(&self) {
+        self.add(MISSES);
+    }
+
+    #[inline]
+    fn add(&self, which: usize) {
         let owned = SLOT
             .try_with(|slot| slot.0)
             .ok()
             .flatten()
-            .and_then(|slot| self.owned.get(slot));
+            .and_then(|slot| self.owned.get(slot))
+            .and_then(|pair| pair.0.get(which));
         match owned {
             // Only this thread writes its slot: a plain load and store lose nothing.
-            Some(counter) => counter
-                .0
-                .store(counter.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed),
+            Some(count) => count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed),
             None => {
-                self.shared.0.fetch_add(1, Ordering::Relaxed);
+                if let Some(count) = self.shared.0.get(which) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
 
-    fn raw_total(&self) -> u64 {
+    fn raw_total(&self, which: usize) -> u64 {
         self.owned
             .iter()
-            .map(|counter| counter.0.load(Ordering::Relaxed))
-            .sum::<u64>()
-            + self.shared.0.load(Ordering::Relaxed)
+            .chain(std::iter::once(&self.shared))
+            .filter_map(|pair| pair.0.get(which))
+            .map(|count| count.load(Ordering::Relaxed))
+            .sum()
     }
 
-    /// Events counted since creation or the last reset.
-    pub(crate) fn total(&self) -> u64 {
-        self.raw_total()
-            .saturating_sub(self.base.load(Ordering::Relaxed))
+    fn total(&self, which: usize) -> u64 {
+        let base = self
+            .base
+            .get(which)
+            .map_or(0, |base| base.load(Ordering::Relaxed));
+        self.raw_total(which).saturating_sub(base)
+    }
+
+    /// Hits counted since creation or the last reset.
+    pub(crate) fn hits(&self) -> u64 {
+        self.total(HITS)
+    }
+
+    /// Misses counted since creation or the last reset.
+    pub(crate) fn misses(&self) -> u64 {
+        self.total(MISSES)
     }
 
     /// Starts counting from zero again (the slots themselves are only written by their
     /// owners, so the reset is a new baseline).
     pub(crate) fn reset(&self) {
-        self.base.store(self.raw_total(), Ordering::Relaxed);
+        for (which, base) in self.base.iter().enumerate() {
+            base.store(self.raw_total(which), Ordering::Relaxed);
+        }
     }
 }
 
@@ -123,22 +156,25 @@ mod tests {
     /// is lost, and a reset starts from zero.
     #[test]
     fn counts_are_exact_across_threads_and_slot_reuse() {
-        let counter = HitCounter::new();
+        let counter = Counters::new();
         for _generation in 0..3 {
             std::thread::scope(|scope| {
                 for _ in 0..(OWNED_SLOTS + 8) {
                     scope.spawn(|| {
                         for _ in 0..1_000 {
-                            counter.add_one();
+                            counter.add_hit();
                         }
+                        counter.add_miss();
                     });
                 }
             });
         }
-        assert_eq!(counter.total(), 3 * (OWNED_SLOTS as u64 + 8) * 1_000);
+        let threads = 3 * (OWNED_SLOTS as u64 + 8);
+        assert_eq!(counter.hits(), threads * 1_000);
+        assert_eq!(counter.misses(), threads);
         counter.reset();
-        assert_eq!(counter.total(), 0);
-        counter.add_one();
-        assert_eq!(counter.total(), 1);
+        assert_eq!((counter.hits(), counter.misses()), (0, 0));
+        counter.add_miss();
+        assert_eq!((counter.hits(), counter.misses()), (0, 1));
     }
 }

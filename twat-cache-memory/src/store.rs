@@ -189,6 +189,9 @@ pub(crate) struct Store<K, V, M> {
     /// Set when the cache is sharded: the entry count of every shard together, which
     /// `capacity` then bounds (each shard evicts its own victim when the total is full).
     shared_len: Option<Arc<SharedLen>>,
+    /// This shard's part of `shared_len`: its entry count when last published. An insert
+    /// that evicts one entry and adds one publishes nothing (see `Store::publish_len`).
+    published_len: usize,
     ttl_nanos: Option<u64>,
     epoch: Instant,
     table: Table<K, V, M>,
@@ -227,6 +230,7 @@ where
             exact: shared_len.is_none(),
             capacity,
             shared_len: capacity.and(shared_len),
+            published_len: 0,
             ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
             epoch: Instant::now(),
             table: Table::new(),
@@ -376,6 +380,7 @@ where
         let (primary, _) = Self::current_key(kind, &slot);
         if self.table.insert_unique(slot).is_err() {
             // A shard indexes at most `u32::MAX` entries: past that, values are not kept.
+            self.publish_len();
             return;
         }
         if kind.ordered() {
@@ -384,16 +389,43 @@ where
         if now.is_some() {
             self.expiry.push(Reverse((expires_at, hash)));
         }
-        if let Some(shared) = &self.shared_len {
-            shared.0.fetch_add(1, Ordering::Relaxed);
-        }
+        self.publish_len();
     }
 
     /// The entry count `capacity` bounds: this shard's, or every shard's when sharded.
     fn total_len(&self) -> usize {
-        self.shared_len
-            .as_ref()
-            .map_or(self.table.len(), |shared| shared.0.load(Ordering::Relaxed))
+        match &self.shared_len {
+            None => self.table.len(),
+            // Every shard's published count, with this shard's current count instead of
+            // its published one.
+            Some(shared) => {
+                shared
+                    .0
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(self.published_len)
+                    + self.table.len()
+            }
+        }
+    }
+
+    /// Brings `shared_len` up to date with this shard's entry count: one atomic when the
+    /// count changed since the last call, none when it did not (an insert into a full
+    /// cache evicts one entry and adds one).
+    fn publish_len(&mut self) {
+        let Some(shared) = &self.shared_len else {
+            return;
+        };
+        let len = self.table.len();
+        if len > self.published_len {
+            shared
+                .0
+                .fetch_add(len - self.published_len, Ordering::Relaxed);
+        } else if len < self.published_len {
+            shared
+                .0
+                .fetch_sub(self.published_len - len, Ordering::Relaxed);
+        }
+        self.published_len = len;
     }
 
     /// Removes the entry under `key`; `true` if there was a live one.
@@ -402,6 +434,7 @@ where
             return false;
         };
         self.removed_one();
+        self.publish_len();
         let live = !self.expired(&slot);
         if !live {
             // it had expired: its removal is an eviction, and the caller saw nothing
@@ -424,6 +457,7 @@ where
             .is_some()
         {
             self.removed_one();
+            self.publish_len();
             self.evictions += 1;
         }
     }
@@ -431,10 +465,8 @@ where
     /// Drops every entry and resets the counters (running computations are kept: their
     /// callers still get their results).
     pub(crate) fn clear(&mut self) {
-        if let Some(shared) = &self.shared_len {
-            shared.0.fetch_sub(self.table.len(), Ordering::Relaxed);
-        }
         self.table.clear();
+        self.publish_len();
         self.order.clear();
         self.expiry.clear();
         *self.clock.get_mut() = 0;
@@ -463,11 +495,9 @@ where
         )
     }
 
-    /// Bookkeeping after an entry left the table.
+    /// Bookkeeping after an entry left the table (the public method that removed it
+    /// publishes the new count, see `Store::publish_len`).
     fn removed_one(&mut self) {
-        if let Some(shared) = &self.shared_len {
-            shared.0.fetch_sub(1, Ordering::Relaxed);
-        }
         self.compact_order();
         self.compact_expiry();
     }

@@ -10,6 +10,11 @@ use xshell::cmd;
 use crate::crates::{Published, published_in_order};
 use crate::{root_shell, run_step, workspace_root};
 
+/// The one source file allowed to lift the workspace's `unsafe_code = "deny"` (a
+/// `lock_api::RawRwLock`; its module docs give the safety argument). Any other file that
+/// names `unsafe_code` is a lint problem, so a new exception is a reviewed change here.
+const UNSAFE_ALLOWED_IN: &str = "twat-cache-memory/src/striped.rs";
+
 /// The facade is the crate people depend on: all of its README is "use this crate alone",
 /// so it needs no section saying so.
 const FACADE: &str = "twat-cache";
@@ -24,7 +29,7 @@ impl Lint {
         let mut failures = crate_doc_problems(&workspace_root());
         if failures.is_empty() {
             println!(
-                "xtask: every published crate has a README (with a \"use this crate alone\" section) and crate docs"
+                "xtask: every published crate has a README (with a \"use this crate alone\" section) and crate docs, and only {UNSAFE_ALLOWED_IN} allows unsafe code"
             );
         } else {
             println!(
@@ -92,7 +97,40 @@ fn crate_problems(root: &Path, krate: &Published) -> Vec<String> {
         Ok(lib) => problems.extend(crate_docs_problem(name, &lib)),
         Err(err) => problems.push(format!("{name}: cannot read src/lib.rs: {err}")),
     }
+    let mut sources = Vec::new();
+    rust_sources(&dir.join("src"), &mut sources);
+    for source in sources {
+        let relative = source.strip_prefix(root).unwrap_or(&source);
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(&source).unwrap_or_default();
+        problems.extend(unsafe_problem(&relative, &text));
+    }
     problems
+}
+
+/// Every `.rs` file under `dir`, recursively (none if it cannot be read).
+fn rust_sources(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_sources(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// A source file other than [`UNSAFE_ALLOWED_IN`] that mentions `unsafe_code` (to allow
+/// it) is a problem.
+fn unsafe_problem(relative: &str, text: &str) -> Option<String> {
+    (relative != UNSAFE_ALLOWED_IN && text.contains("unsafe_code")).then(|| {
+        format!(
+            "{relative}: names `unsafe_code`; only {UNSAFE_ALLOWED_IN} may allow unsafe code (see xtask/src/lint.rs)"
+        )
+    })
 }
 
 /// What is wrong with crate `name`'s README text: it must have a section (a Markdown
@@ -151,6 +189,28 @@ mod tests {
                 .is_some_and(|p| p.starts_with("twat-cache-disk: README.md has no")),
             "{problem:?}"
         );
+    }
+
+    #[test]
+    fn unsafe_code_is_allowed_in_one_file_only() {
+        let allow = "#![allow(unsafe_code, reason = \"...\")]\n";
+        assert_eq!(unsafe_problem(UNSAFE_ALLOWED_IN, allow), None);
+        assert!(unsafe_problem("twat-cache-disk/src/cache.rs", allow).is_some());
+        assert_eq!(
+            unsafe_problem("twat-cache-disk/src/cache.rs", "fn safe() {}\n"),
+            None
+        );
+        // The allowed file exists and really is the one that allows it.
+        let text = std::fs::read_to_string(workspace_root().join(UNSAFE_ALLOWED_IN));
+        assert!(text.is_ok_and(|text| text.contains("unsafe_code")));
+    }
+
+    /// This workspace passes its own README, crate-doc and unsafe checks (so `cargo test`
+    /// in CI enforces them, not only `cargo xtask lint`).
+    #[test]
+    fn the_workspace_passes_the_crate_checks() {
+        let problems = crate_doc_problems(&workspace_root());
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 
     #[test]

@@ -52,12 +52,14 @@ where
         })
     }
 
-    /// One call of a function whose whole return value is cached.
+    /// One call of a function whose whole return value is cached. `key` is `None` when
+    /// caching is disabled, `Err` when the arguments would not form a key (counted, and
+    /// the body runs uncached).
     #[inline]
-    pub fn call(
+    pub fn call<KeyError: Into<Error>>(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<K, Error>>,
+        key: Option<Result<K, KeyError>>,
         run: impl FnOnce() -> V,
     ) -> V {
         let Some(key) = key else { return run() };
@@ -65,7 +67,7 @@ where
         match key {
             Ok(key) => entry.cache.get_or_insert_with(key, run),
             Err(err) => {
-                entry.error(&err);
+                entry.error(&err.into());
                 run()
             }
         }
@@ -74,10 +76,10 @@ where
     /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
     /// and not cached.
     #[inline]
-    pub fn try_call<E>(
+    pub fn try_call<E, KeyError: Into<Error>>(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<K, Error>>,
+        key: Option<Result<K, KeyError>>,
         run: impl FnOnce() -> Result<V, E>,
     ) -> Result<V, E> {
         let Some(key) = key else { return run() };
@@ -85,7 +87,7 @@ where
         match key {
             Ok(key) => entry.cache.try_get_or_insert_with(key, run),
             Err(err) => {
-                entry.error(&err);
+                entry.error(&err.into());
                 run()
             }
         }

@@ -38,9 +38,10 @@ pub fn key<K: Serialize + ?Sized>(key: &K) -> Option<Result<KeyBuf, Error>> {
 }
 
 /// The key of one call whose key arguments are primitive values (the tuple itself), or
-/// `None` when `TWAT_CACHE_DISABLE` is set.
+/// `None` when `TWAT_CACHE_DISABLE` is set. It cannot fail (`Infallible`), so the hit path
+/// carries no error variant around.
 #[inline]
-pub fn typed_key<K>(key: K) -> Option<Result<K, Error>> {
+pub fn typed_key<K>(key: K) -> Option<Result<K, std::convert::Infallible>> {
     if twat_cache_core::root::is_disabled() {
         None
     } else {
