@@ -51,8 +51,9 @@ pub fn resolve_folder(folder: &Path) -> Result<PathBuf, Error> {
 }
 
 /// Whether `TWAT_CACHE_DISABLE` is set to a true value (`1`, `true`, `yes`, `on`),
-/// read once per process.
+/// read once per process. (Inlined: every memoized call asks.)
 #[must_use]
+#[inline]
 pub fn is_disabled() -> bool {
     static DISABLED: OnceLock<bool> = OnceLock::new();
     *DISABLED.get_or_init(|| {
