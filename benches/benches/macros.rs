@@ -1,9 +1,9 @@
 //! The attributes as a user writes them, against what that user would otherwise write:
 //!
 //! * `macros/mcache hit`, `macros/mcache hit, 2 threads` and `macros/mcache miss`:
-//!   `#[mcache(maxsize = 10_000)]` against `cached`'s `#[cached(max_size = 10_000)]` (and,
-//!   for one thread, a plain `HashMap` get+clone), on 10 000 `u64` ids (32-byte `String`
-//!   values) in a seeded random order;
+//!   `#[mcache(maxsize = 10_000)]` against `cached`'s `#[cached(max_size = 10_000)]` and a
+//!   plain `HashMap` get+clone (shared read-only by the two threads: the scaling ceiling),
+//!   on 10 000 `u64` ids (32-byte `String` values) in a seeded random order;
 //! * `macros/fcache hit <size>`: `#[fcache]` returning a `Vec<u8>` of 1 KiB, 1 MiB and
 //!   64 MiB against `std::fs::read` of a file of the same size;
 //! * `macros/bcache hit`: `#[bcache]` returning 100 bytes (hot: served by the memory front).
@@ -129,6 +129,14 @@ fn memory(c: &mut Criterion) {
         b.iter_custom(|iters| {
             twat_cache_benches::two_threads(&ids, iters, |id| {
                 black_box(cached_hit(id));
+            })
+        });
+    });
+    // No lock, nothing written: how far two threads scale on this machine at best.
+    group.bench_function("HashMap get+clone (read-only, the scaling ceiling)", |b| {
+        b.iter_custom(|iters| {
+            twat_cache_benches::two_threads(&ids, iters, |id| {
+                black_box(map.get(&id).cloned());
             })
         });
     });
