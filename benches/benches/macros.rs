@@ -4,6 +4,8 @@
 //!   `#[mcache(maxsize = 10_000)]` against `cached`'s `#[cached(max_size = 10_000)]` and a
 //!   plain `HashMap` get+clone (shared read-only by the two threads: the scaling ceiling),
 //!   on 10 000 `u64` ids (32-byte `String` values) in a seeded random order;
+//! * `macros/mcache hit, &str argument`: the same with a `&str` argument, which `cached`
+//!   can only key by converting it to a `String` (`key = "String", convert = …`);
 //! * `macros/fcache hit <size>`: `#[fcache]` returning a `Vec<u8>` of 1 KiB, 1 MiB and
 //!   64 MiB against `std::fs::read` of a file of the same size;
 //! * `macros/bcache hit`: `#[bcache]` returning 100 bytes (hot: served by the memory front).
@@ -47,6 +49,18 @@ fn mcache_hit(id: u64) -> String {
 #[cached(max_size = 10_000)]
 fn cached_hit(id: u64) -> String {
     value(id)
+}
+
+/// A `&str` argument: `#[mcache]` keys it by its postcard bytes; `cached` needs the
+/// argument converted to an owned key.
+#[mcache(maxsize = 10_000, name = "bench::mcache_str")]
+fn mcache_str(word: &str) -> String {
+    format!("{word:>32}")
+}
+
+#[cached(max_size = 10_000, key = "String", convert = r#"{ word.to_owned() }"#)]
+fn cached_str(word: &str) -> String {
+    format!("{word:>32}")
 }
 
 #[mcache(maxsize = 10_000, name = "bench::mcache_miss")]
@@ -140,6 +154,26 @@ fn memory(c: &mut Criterion) {
             })
         });
     });
+    group.finish();
+
+    let words: Vec<String> = ids.iter().map(|id| format!("word-{id}")).collect();
+    for word in &words {
+        mcache_str(word);
+        cached_str(word);
+    }
+    let mut group = c.benchmark_group("macros/mcache hit, &str argument");
+    group.throughput(Throughput::Elements(1));
+    let mut keys = words.iter().cycle();
+    group.bench_function("#[mcache(maxsize = 10_000)]", |b| {
+        b.iter(|| mcache_str(black_box(keys.next().map_or("", String::as_str))));
+    });
+    let mut keys = words.iter().cycle();
+    group.bench_function(
+        "#[cached(max_size = 10_000, key = \"String\", convert = …)]",
+        |b| {
+            b.iter(|| cached_str(black_box(keys.next().map_or("", String::as_str))));
+        },
+    );
     group.finish();
 
     let mut group = c.benchmark_group("macros/mcache miss");

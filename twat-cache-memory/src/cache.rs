@@ -11,6 +11,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -33,6 +34,10 @@ struct Shard<K, V, M> {
     store: StripedRwLock<Store<K, V, M>>,
     /// Computations running for keys of this shard.
     flights: Mutex<Flights<K, V>>,
+    /// Values stored so far, bumped under the write lock by every store. A miss reads it
+    /// under its read lock; if it has not moved when the miss registers its flight, no
+    /// value arrived in between and the store need not be searched again.
+    stores: AtomicU64,
 }
 
 impl<K, V, M> Shard<K, V, M> {
@@ -46,6 +51,18 @@ impl<K, V, M> Shard<K, V, M> {
     #[inline]
     fn write(&self) -> StripedWriteGuard<'_, Store<K, V, M>> {
         self.store.write()
+    }
+
+    /// Stores a value, counting it in `stores` while the write lock is held.
+    fn store_value(&self, hash: u64, key: K, value: V)
+    where
+        K: Hash + Eq,
+        V: Clone,
+        M: Meta,
+    {
+        let mut store = self.write();
+        store.insert(hash, key, value);
+        self.stores.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -83,6 +100,7 @@ where
                     hasher.hash_one(index),
                 )),
                 flights: Mutex::new(Flights::new()),
+                stores: AtomicU64::new(0),
             })
             .collect();
         Self {
@@ -103,10 +121,13 @@ where
     }
 
     /// The hit path: inlined into `get` and `get_or_insert_with`, whose misses go out of
-    /// line.
+    /// line. A miss returns the shard's store count as the lookup saw it (for
+    /// `join_or_lead`).
     #[inline(always)]
-    fn lookup(&self, hash: u64, key: &K) -> Option<V> {
-        let shard = self.shard(hash)?;
+    fn lookup(&self, hash: u64, key: &K) -> Result<V, u64> {
+        let Some(shard) = self.shard(hash) else {
+            return Err(u64::MAX);
+        };
         let store = shard.read();
         match store.get(hash, key) {
             Found::Hit(value) => {
@@ -114,16 +135,18 @@ where
                 if let Some(counters) = &self.counters {
                     counters.add_hit();
                 }
-                Some(value)
+                Ok(value)
             }
             Found::Missing => {
+                let seen = shard.stores.load(Ordering::Relaxed);
                 self.count_miss(store);
-                None
+                Err(seen)
             }
             Found::Expired => {
+                let seen = shard.stores.load(Ordering::Relaxed);
                 self.count_miss(store);
                 shard.write().remove_if_expired(hash, key);
-                None
+                Err(seen)
             }
         }
     }
@@ -143,7 +166,7 @@ where
 
     fn insert(&self, hash: u64, key: K, value: V) {
         if let Some(shard) = self.shard(hash) {
-            shard.write().insert(hash, key, value);
+            shard.store_value(hash, key, value);
         }
     }
 
@@ -181,14 +204,20 @@ where
         }
     }
 
-    fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
+    /// After a miss that saw `seen` stores: the value (it arrived meanwhile), the flight to
+    /// wait on, or the ticket to lead with.
+    fn join_or_lead(&self, hash: u64, key: &K, seen: u64) -> Join<V> {
         let Some(shard) = self.shard(hash) else {
             return Join::Lead(u64::MAX);
         };
-        // Under the flights lock, look again: a leader stores its value before it ends
-        // its flight, so a caller that finds no flight finds the value (or leads).
+        // Under the flights lock, look again — unless nothing was stored since the miss.
+        // A leader stores its value (bumping `stores`) before it ends its flight under
+        // this lock, so a caller that finds no flight either sees `stores` moved and finds
+        // the value, or leads: no finished computation is run twice.
         let mut flights = shard.flights.lock();
-        if let Some(value) = shard.read().peek(hash, key) {
+        if shard.stores.load(Ordering::Relaxed) != seen
+            && let Some(value) = shard.read().peek(hash, key)
+        {
             return Join::Found(value);
         }
         flights.join_or_lead(hash, key)
@@ -196,7 +225,7 @@ where
 
     fn complete(&self, hash: u64, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
         let shard = self.shard(hash)?;
-        shard.write().insert(hash, key, value);
+        shard.store_value(hash, key, value);
         shard.flights.lock().finish(ticket)
     }
 
@@ -391,7 +420,7 @@ where
     #[inline]
     pub fn get(&self, key: &K) -> Option<V> {
         dispatch!(&self.backend,
-            sharded => sharded.lookup(self.hasher.hash_one(key), key),
+            sharded => sharded.lookup(self.hasher.hash_one(key), key).ok(),
             tiny => tiny.get(key))
     }
 
@@ -463,10 +492,11 @@ where
     #[inline]
     pub fn get_or_insert_with<F: FnOnce() -> V>(&self, key: K, f: F) -> V {
         let hash = self.hasher.hash_one(&key);
-        if let Some(value) = self.lookup(hash, &key) {
-            return value;
-        }
-        match self.miss::<Infallible, _>(hash, key, || Ok(f())) {
+        let seen = match self.lookup(hash, &key) {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        match self.miss::<Infallible, _>(hash, key, seen, || Ok(f())) {
             Ok(value) => value,
             Err(never) => match never {},
         }
@@ -489,25 +519,32 @@ where
     ) -> Result<V, E> {
         let hash = self.hasher.hash_one(&key);
         match self.lookup(hash, &key) {
-            Some(value) => Ok(value),
-            None => self.miss(hash, key, f),
+            Ok(value) => Ok(value),
+            Err(seen) => self.miss(hash, key, seen, f),
         }
     }
 
-    /// The counted lookup both `get_or_insert_with`s start with.
+    /// The counted lookup both `get_or_insert_with`s start with: the value, or what
+    /// `join_or_lead` needs to know of the miss.
     #[inline(always)]
-    fn lookup(&self, hash: u64, key: &K) -> Option<V> {
+    fn lookup(&self, hash: u64, key: &K) -> Result<V, u64> {
         dispatch!(&self.backend,
             sharded => sharded.lookup(hash, key),
-            tiny => tiny.get(key))
+            tiny => tiny.get(key).ok_or(u64::MAX))
     }
 
     /// The rest of a lookup that missed: join the key's computation or lead it. Kept out
     /// of line so that the hit path stays a few instructions long.
     #[inline(never)]
-    fn miss<E, F: FnOnce() -> Result<V, E>>(&self, hash: u64, key: K, f: F) -> Result<V, E> {
+    fn miss<E, F: FnOnce() -> Result<V, E>>(
+        &self,
+        hash: u64,
+        key: K,
+        seen: u64,
+        f: F,
+    ) -> Result<V, E> {
         loop {
-            match self.join_or_lead(hash, &key) {
+            match self.join_or_lead(hash, &key, seen) {
                 Join::Found(value) => return Ok(value),
                 Join::Wait(flight) => {
                     if let Some(value) = flight.wait() {
@@ -535,9 +572,9 @@ where
         }
     }
 
-    fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
+    fn join_or_lead(&self, hash: u64, key: &K, seen: u64) -> Join<V> {
         dispatch!(&self.backend,
-            sharded => sharded.join_or_lead(hash, key),
+            sharded => sharded.join_or_lead(hash, key, seen),
             tiny => tiny.join_or_lead(hash, key))
     }
 

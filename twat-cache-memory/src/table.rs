@@ -144,14 +144,21 @@ impl<K, V, M> Table<K, V, M> {
         Ok(())
     }
 
-    /// Removes the entry with this `hash` that `matches`.
+    /// Removes the entry with this `hash` that `matches` (one probe finds and unlinks it).
     pub(crate) fn remove(
         &mut self,
         hash: u64,
-        matches: impl FnMut(&Slot<K, V, M>) -> bool,
+        mut matches: impl FnMut(&Slot<K, V, M>) -> bool,
     ) -> Option<Slot<K, V, M>> {
-        let position = self.position(hash, matches)?;
-        self.remove_at(position)
+        let slots = &self.slots;
+        let entry = self
+            .index
+            .find_entry(hash, |&position| {
+                slots.get(at(position)).is_some_and(&mut matches)
+            })
+            .ok()?;
+        let (position, _) = entry.remove();
+        self.take_out(at(position))
     }
 
     /// Removes the entry at `position`; the last entry takes its place.
@@ -162,6 +169,15 @@ impl<K, V, M> Table<K, V, M> {
             .find_entry(hash, |&stored| at(stored) == position)
         {
             entry.remove();
+        }
+        self.take_out(position)
+    }
+
+    /// Takes the entry at `position` out of the `Vec` once its index entry is gone: the
+    /// last entry moves into its place and its index entry is repointed.
+    fn take_out(&mut self, position: usize) -> Option<Slot<K, V, M>> {
+        if position >= self.slots.len() {
+            return None;
         }
         let last = self.slots.len().checked_sub(1)?;
         let slot = self.slots.swap_remove(position);
