@@ -195,3 +195,56 @@ fn errors_are_returned_not_cached_and_waiters_retry() {
         );
     }
 }
+
+/// Threads missing the same keys in lockstep, with a computation of no duration, so that
+/// leaders finish at every possible moment of the others' misses (between a miss and
+/// joining the flight in particular): no key is ever computed twice while it stays in
+/// the cache. Exact (one shard) and sharded caches.
+#[test]
+fn racing_misses_never_compute_a_finished_key_again() {
+    for (maxsize, keys) in [(1_000_u64, 1_000_usize), (50_000, 20_000)] {
+        let cache = Arc::new(MemoryCache::<u64, usize>::new(
+            &CacheConfig::builder().maxsize(maxsize).build().unwrap(),
+        ));
+        let computed: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..keys).map(|_| AtomicUsize::new(0)).collect());
+        let threads = 4;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (cache, computed, barrier) = (
+                    Arc::clone(&cache),
+                    Arc::clone(&computed),
+                    Arc::clone(&barrier),
+                );
+                thread::spawn(move || {
+                    barrier.wait();
+                    for key in 0..keys {
+                        let value = cache.get_or_insert_with(key as u64, || {
+                            computed[key].fetch_add(1, Ordering::Relaxed);
+                            key * 2
+                        });
+                        assert_eq!(value, key * 2);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let twice: Vec<usize> = (0..keys)
+            .filter(|&key| computed[key].load(Ordering::Relaxed) != 1)
+            .collect();
+        assert!(
+            twice.is_empty(),
+            "maxsize {maxsize}: keys computed other than once: {twice:?}"
+        );
+        let stats = cache.stats();
+        assert_eq!(stats.inserts, keys as u64, "maxsize {maxsize}");
+        assert_eq!(
+            stats.hits + stats.misses,
+            (threads * keys) as u64,
+            "maxsize {maxsize}"
+        );
+    }
+}
