@@ -1,10 +1,14 @@
 //! Single-flight: concurrent misses of one key run the computation once.
 //!
-//! A [`Flight`] is created by the first caller that misses a key (the leader) and stored
-//! in its shard's [`Flights`] table under the shard's write lock. Later callers that miss
-//! the same key find it there, drop the lock and wait on the flight's condition variable.
-//! The leader runs the computation *without* any lock, then — under the write lock again —
-//! stores the value, removes the flight and wakes the waiters with a clone.
+//! The first caller that misses a key (the leader) registers a running computation in its
+//! shard's [`Flights`] table, under the shard's flights mutex (not the store's lock, which
+//! is costly to take for writing: see `striped.rs`). Later callers that miss the same key
+//! find it there, drop the mutex and wait on the flight's condition variable. The leader
+//! runs the computation *without* any lock, stores the value under the store's write lock,
+//! then — under the flights mutex again — removes the flight and wakes the waiters with a
+//! clone. Because the value is stored before the flight ends, a caller that finds no
+//! flight can find the value (`MemoryCache`'s `join_or_lead` looks, unless nothing was
+//! stored since its miss).
 //!
 //! When the leader's computation panics or returns `Err` the flight is *abandoned*: the
 //! waiters wake with nothing and go back to the cache, where one of them becomes the new
