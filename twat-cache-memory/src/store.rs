@@ -9,9 +9,10 @@
 //!   entry is only key, value, stamp and hash (48 bytes for a primitive key and a `String`
 //!   value) unless the policy needs a frequency or the cache a TTL ([`Meta`]).
 //! * `order`: a min-queue (`Order`, `order.rs`: a deque of in-order stamps beside a heap
-//!   of late ones for LRU/FIFO, a binary heap for LFU) of `(primary, stamp, hash)` eviction keys, as *recorded* when
-//!   they were last pushed. Hits only touch per-entry atomics under the shard's read lock;
-//!   the heap catches up lazily at eviction time (see `Store::evict_one`).
+//!   of late ones for LRU/FIFO, a binary heap for LFU) of `(primary, stamp, hash)`
+//!   eviction keys, as *recorded* when they were last pushed. Hits only touch per-entry
+//!   atomics under the shard's read lock; the queue catches up lazily at eviction time
+//!   (see `Store::evict_one`).
 //! * `expiry`: with a TTL, a min-heap of `(insert stamp, hash)`: since the TTL is global,
 //!   insertion order is expiry order.
 //!

@@ -76,7 +76,7 @@ impl<K, V, M> Table<K, V, M> {
 
     /// The position of the entry with this `hash` that `matches`.
     #[inline]
-    pub(crate) fn position(
+    fn position(
         &self,
         hash: u64,
         mut matches: impl FnMut(&Slot<K, V, M>) -> bool,
