@@ -23,10 +23,7 @@ use crate::error::{DecodeError, Error};
 ///
 /// [`Error::Encode`] when the value's `Serialize` implementation fails.
 pub fn encode_value<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, Error> {
-    postcard::to_stdvec(value).map_err(|err| Error::Encode {
-        what: "value",
-        reason: err.to_string(),
-    })
+    postcard::to_stdvec(value).map_err(Error::unencodable_value)
 }
 
 /// Serializes a value with postcard, appending to `buffer`.
@@ -38,10 +35,7 @@ pub fn encode_value_into<V: Serialize + ?Sized>(
     value: &V,
     buffer: Vec<u8>,
 ) -> Result<Vec<u8>, Error> {
-    postcard::to_extend(value, buffer).map_err(|err| Error::Encode {
-        what: "value",
-        reason: err.to_string(),
-    })
+    postcard::to_extend(value, buffer).map_err(Error::unencodable_value)
 }
 
 /// Deserializes a value that [`encode_value`] wrote, requiring every byte to be used.
@@ -82,7 +76,7 @@ pub fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError>
 #[must_use]
 pub fn encode_byte_buf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 10);
-    crate::key::push_varint(&mut out, bytes.len() as u64);
+    crate::key::inline::push_varint(&mut out, bytes.len() as u64);
     out.extend_from_slice(bytes);
     out
 }

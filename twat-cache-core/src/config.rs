@@ -84,10 +84,59 @@ pub enum EngineKind {
     File,
     /// A shared Redis server.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     Redis,
 }
 
 impl EngineKind {
+    /// Every engine name that `engine = "…"` attributes and [`EngineKind::from_str`]
+    /// accept, each with the canonical name ([`EngineKind::as_str`]) it stands for.
+    ///
+    /// The one list of engine names. The attribute macros read it too, through
+    /// [`EngineKind::canonical_name`] — they depend on this crate already (for the `ttl`
+    /// and `maxsize` parsers) — but cannot use [`EngineKind`] itself, whose `Redis`
+    /// variant exists only with the `redis` feature, which the proc-macro's own build of
+    /// this crate does not get. So the list is plain strings, present in every build.
+    pub const NAMES: &'static [(&'static str, &'static str)] = &[
+        ("memory", "memory"),
+        ("mem", "memory"),
+        ("disk", "disk"),
+        ("fjall", "disk"),
+        ("file", "file"),
+        ("cacache", "file"),
+        ("redis", "redis"),
+        ("valkey", "redis"),
+    ];
+
+    /// The canonical name of the engine `name` stands for (any entry of
+    /// [`EngineKind::NAMES`], ignoring ASCII case and surrounding whitespace), whether or
+    /// not this build has that engine.
+    ///
+    /// ```
+    /// use twat_cache_core::EngineKind;
+    ///
+    /// assert_eq!(EngineKind::canonical_name(" Fjall "), Some("disk"));
+    /// assert_eq!(EngineKind::canonical_name("valkey"), Some("redis"));
+    /// assert_eq!(EngineKind::canonical_name("sqlite"), None);
+    /// ```
+    #[must_use]
+    pub fn canonical_name(name: &str) -> Option<&'static str> {
+        let name = name.trim();
+        Self::NAMES
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map(|&(_, canonical)| canonical)
+    }
+
+    /// The engines this build has.
+    const COMPILED: &'static [Self] = &[
+        Self::Memory,
+        Self::Disk,
+        Self::File,
+        #[cfg(feature = "redis")]
+        Self::Redis,
+    ];
+
     /// The canonical lower-case name, as accepted by [`EngineKind::from_str`].
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -116,17 +165,18 @@ impl fmt::Display for EngineKind {
 impl FromStr for EngineKind {
     type Err = ConfigError;
 
-    /// Accepts `memory` (or `mem`), `disk` (or `fjall`), `file` (or `cacache`) and, with
-    /// the `redis` feature, `redis`, case-insensitively.
+    /// Accepts the names of [`EngineKind::NAMES`] — `memory` (or `mem`), `disk` (or
+    /// `fjall`), `file` (or `cacache`) and, with the `redis` feature, `redis` (or
+    /// `valkey`) — case-insensitively.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "memory" | "mem" => Ok(Self::Memory),
-            "disk" | "fjall" => Ok(Self::Disk),
-            "file" | "cacache" => Ok(Self::File),
-            #[cfg(feature = "redis")]
-            "redis" => Ok(Self::Redis),
-            _ => Err(ConfigError::UnknownEngine(s.to_owned())),
-        }
+        Self::canonical_name(s)
+            .and_then(|canonical| {
+                Self::COMPILED
+                    .iter()
+                    .copied()
+                    .find(|engine| engine.as_str() == canonical)
+            })
+            .ok_or_else(|| ConfigError::UnknownEngine(s.to_owned()))
     }
 }
 
@@ -254,6 +304,7 @@ impl CacheConfig {
 
     /// The Redis URL asked for, if any.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[must_use]
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url.as_deref()
@@ -338,6 +389,7 @@ impl CacheConfigBuilder {
 
     /// Sets the Redis server URL (`redis://`, `rediss://`, `redis+unix://`).
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
         self.config.redis_url = Some(url.into());
         self
@@ -558,6 +610,34 @@ mod tests {
             assert_eq!(engine.as_str().parse::<EngineKind>().unwrap(), engine);
         }
         assert!("sqlite".parse::<EngineKind>().is_err());
+    }
+
+    #[test]
+    fn every_listed_name_parses_to_its_canonical_engine() {
+        for &(alias, canonical) in EngineKind::NAMES {
+            assert_eq!(EngineKind::canonical_name(alias), Some(canonical));
+            assert_eq!(
+                EngineKind::canonical_name(&format!(" {} ", alias.to_uppercase())),
+                Some(canonical)
+            );
+            match alias.parse::<EngineKind>() {
+                Ok(engine) => assert_eq!(engine.as_str(), canonical, "{alias}"),
+                // Only an engine this build does not have may be refused.
+                Err(_) => assert!(
+                    EngineKind::COMPILED.iter().all(|e| e.as_str() != canonical),
+                    "{alias}"
+                ),
+            }
+        }
+        for engine in EngineKind::COMPILED {
+            assert_eq!(
+                EngineKind::canonical_name(engine.as_str()),
+                Some(engine.as_str())
+            );
+        }
+        #[cfg(feature = "redis")]
+        assert_eq!("valkey".parse::<EngineKind>().unwrap(), EngineKind::Redis);
+        assert_eq!(EngineKind::canonical_name("sqlite"), None);
     }
 
     #[test]

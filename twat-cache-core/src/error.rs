@@ -142,6 +142,31 @@ pub enum Error {
 }
 
 impl Error {
+    /// A key that could not be serialized: [`Error::Encode`] with `what = "key"`.
+    ///
+    /// ```
+    /// use twat_cache_core::Error;
+    ///
+    /// let err = Error::unencodable_key("sequence length unknown");
+    /// assert!(matches!(err, Error::Encode { what: "key", .. }));
+    /// assert_eq!(err.to_string(), "cannot encode key: sequence length unknown");
+    /// ```
+    pub fn unencodable_key(reason: impl std::fmt::Display) -> Self {
+        Self::Encode {
+            what: "key",
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A value that could not be serialized (or is too large for the engine):
+    /// [`Error::Encode`] with `what = "value"`.
+    pub fn unencodable_value(reason: impl std::fmt::Display) -> Self {
+        Self::Encode {
+            what: "value",
+            reason: reason.to_string(),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
 mod config;
@@ -9,6 +10,7 @@ mod key;
 pub mod registry;
 pub mod root;
 mod stats;
+mod undecodable;
 
 pub use codec::{decode_byte_buf, decode_value, encode_byte_buf, encode_value, encode_value_into};
 pub use config::{
@@ -20,3 +22,4 @@ pub use error::{ConfigError, DecodeError, Error};
 pub use key::{Digest, DigestAlgorithm, KeyBuf, Namespace, key_bytes, type_fingerprint};
 pub use registry::{ManagedCache, cache_names, clear_cache, get_stats};
 pub use stats::{Stats, StatsCounter};
+pub use undecodable::{decode_or_discard, discard_undecodable};

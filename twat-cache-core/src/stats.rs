@@ -164,6 +164,20 @@ impl StatsCounter {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The errors counted so far: what [`Stats::errors`] of the next snapshot reports.
+    ///
+    /// ```
+    /// use twat_cache_core::{Error, StatsCounter};
+    ///
+    /// let counter = StatsCounter::new();
+    /// counter.error_silently();
+    /// assert_eq!(counter.errors(), 1);
+    /// ```
+    #[must_use]
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
     /// Resets every counter to zero (after a clear).
     pub fn reset(&self) {
         for counter in [

@@ -15,9 +15,11 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 use twat_cache_core::Policy;
 
-/// An engine named by `engine = "…"`. The macro keeps its own list (rather than core's
+/// An engine named by `engine = "…"`. The macro keeps its own enum (rather than core's
 /// `EngineKind`, whose `Redis` variant exists only with a feature) so that naming an
-/// engine never depends on how this proc-macro crate was compiled.
+/// engine never depends on how this proc-macro crate was compiled; the names themselves
+/// come from core's one list, `EngineKind::NAMES`, so the macro and
+/// `EngineKind::from_str` accept the same ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Engine {
     Memory,
@@ -27,12 +29,13 @@ pub(crate) enum Engine {
 }
 
 impl Engine {
+    /// The engine `name` stands for: any alias of `EngineKind::NAMES`, by its canonical name.
     fn parse(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "memory" | "mem" => Some(Self::Memory),
-            "disk" | "fjall" => Some(Self::Disk),
-            "file" | "cacache" => Some(Self::File),
-            "redis" | "valkey" => Some(Self::Redis),
+        match twat_cache_core::EngineKind::canonical_name(name)? {
+            "memory" => Some(Self::Memory),
+            "disk" => Some(Self::Disk),
+            "file" => Some(Self::File),
+            "redis" => Some(Self::Redis),
             _ => None,
         }
     }
@@ -110,6 +113,7 @@ impl Kind {
                 "folder",
                 "maxsize",
                 "ttl",
+                "policy",
                 "compress",
                 "secure",
                 "durable",

@@ -62,7 +62,8 @@ pub fn fcache(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Memoizes an `async fn`: one computation per key however many callers await it.
-/// Arguments: `maxsize`, `ttl`, `name`, `key`, `skip`, `cache_errors`.
+/// Arguments: `maxsize`, `ttl`, `policy` (as `#[mcache]`), `name`, `key`, `skip`,
+/// `cache_errors`.
 #[proc_macro_attribute]
 pub fn acache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Async, attr, item)
