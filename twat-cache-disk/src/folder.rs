@@ -6,7 +6,13 @@
 //! (`path -> Weak<Folder>`; the map never keeps a database alive), and each cache gets
 //! its own keyspace in it. Across processes, a second process retries for a bounded time
 //! (`DiskOptions::lock_wait`) and then falls back to an in-memory store.
+//!
+//! A folder also hands out the one live cache of each keyspace, so that every handle this
+//! process opens on one name shares one index and memory front. It holds those caches
+//! weakly and without knowing their type (they hold the folder, not the other way round),
+//! so this module depends only on the [`Store`] it opens.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Weak};
@@ -16,7 +22,6 @@ use fjall::{Database, KeyspaceCreateOptions};
 use parking_lot::Mutex;
 use twat_cache_core::Error;
 
-use crate::cache::Core;
 use crate::store::{Store, fjall_error};
 
 static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
@@ -26,7 +31,8 @@ static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
 pub(crate) struct Folder {
     path: PathBuf,
     database: Option<Database>,
-    cores: Mutex<HashMap<String, Weak<Core>>>,
+    /// The live cache of each keyspace, by keyspace name (type-erased: see the module docs).
+    tenants: Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Folder {
@@ -60,7 +66,7 @@ impl Folder {
         let folder = Arc::new(Self {
             path: path.clone(),
             database,
-            cores: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(HashMap::new()),
         });
         folders.insert(path, Arc::downgrade(&folder));
         Ok(folder)
@@ -76,22 +82,27 @@ impl Folder {
         self.database.is_none()
     }
 
-    /// The live cache stored under `keyspace` in this folder, or a new one made by
-    /// `build` from a fresh [`Store`].
+    /// The live cache of type `T` stored under `keyspace` in this folder, or a new one
+    /// made by `build` from a fresh [`Store`]. The folder lock is held while `build` runs,
+    /// so two threads never build two caches over one keyspace.
     ///
     /// # Errors
     ///
     /// Whatever opening the keyspace or `build` fails at.
-    pub(crate) fn core(
+    pub(crate) fn tenant<T: Any + Send + Sync>(
         self: &Arc<Self>,
         keyspace: &str,
-        build: impl FnOnce(Store) -> Result<Arc<Core>, Error>,
-    ) -> Result<Arc<Core>, Error> {
-        let mut cores = self.cores.lock();
-        if let Some(core) = cores.get(keyspace).and_then(Weak::upgrade) {
-            return Ok(core);
+        build: impl FnOnce(Store) -> Result<Arc<T>, Error>,
+    ) -> Result<Arc<T>, Error> {
+        let mut tenants = self.tenants.lock();
+        if let Some(tenant) = tenants
+            .get(keyspace)
+            .and_then(Weak::upgrade)
+            .and_then(|tenant| tenant.downcast::<T>().ok())
+        {
+            return Ok(tenant);
         }
-        cores.retain(|_, weak| weak.strong_count() > 0);
+        tenants.retain(|_, weak| weak.strong_count() > 0);
         let store = match &self.database {
             Some(database) => {
                 let handle = database
@@ -109,9 +120,10 @@ impl Folder {
             }
             None => Store::memory(),
         };
-        let core = build(store)?;
-        cores.insert(keyspace.to_owned(), Arc::downgrade(&core));
-        Ok(core)
+        let tenant = build(store)?;
+        let erased: Arc<dyn Any + Send + Sync> = Arc::clone(&tenant) as _;
+        tenants.insert(keyspace.to_owned(), Arc::downgrade(&erased));
+        Ok(tenant)
     }
 }
 
@@ -153,25 +165,6 @@ pub(crate) fn keyspace_name(name: &str) -> String {
     format!("{readable}${digest:032x}")
 }
 
-/// A folder name made from a cache name: characters outside `[A-Za-z0-9_.-]` become `_`.
-pub(crate) fn folder_from_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.chars().all(|c| c == '.') {
-        "twat_cache_disk".to_owned()
-    } else {
-        cleaned
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,9 +183,16 @@ mod tests {
     }
 
     #[test]
-    fn folder_names_are_path_safe() {
-        assert_eq!(folder_from_name("my_crate::reports"), "my_crate__reports");
-        assert_eq!(folder_from_name(".."), "twat_cache_disk");
-        assert_eq!(folder_from_name("a/b"), "a_b");
+    fn a_folder_shares_one_live_tenant_per_keyspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = Folder::open(dir.path(), Duration::ZERO).unwrap();
+        let first = folder.tenant("a", |_| Ok(Arc::new(1_u32))).unwrap();
+        let again = folder.tenant("a", |_| Ok(Arc::new(2_u32))).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let other = folder.tenant("b", |_| Ok(Arc::new(3_u32))).unwrap();
+        assert_eq!(*other, 3);
+        drop((first, again));
+        let rebuilt = folder.tenant("a", |_| Ok(Arc::new(4_u32))).unwrap();
+        assert_eq!(*rebuilt, 4, "a dropped tenant is built afresh");
     }
 }

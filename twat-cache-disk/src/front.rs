@@ -8,7 +8,7 @@
 //!
 //! Coherence is by construction: fjall's folder lock makes this process the folder's only
 //! writer, and every write, delete and fill of a key runs under that key's stripe lock in
-//! the engine (see `cache.rs`), so the front never holds a value the disk no longer has.
+//! the engine (see `engine.rs` and `stripes.rs`), so the front never holds a value the disk no longer has.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod cache;
+mod engine;
 mod folder;
 mod front;
 mod index;
 mod options;
 mod store;
+mod stripes;
 mod sweeper;
 
 pub use cache::DiskCache;

@@ -16,6 +16,35 @@ pub(crate) const MAX_KEY_LEN: usize = 65_535;
 /// The largest value fjall accepts.
 pub(crate) const MAX_VALUE_LEN: usize = u32::MAX as usize;
 
+/// Whether fjall accepts `key`: 1 to 65 535 bytes (it panics otherwise).
+pub(crate) const fn is_storable_key(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LEN
+}
+
+/// `Ok` when fjall accepts `key`, else the error that says why not.
+pub(crate) fn check_key(key: &[u8]) -> Result<(), Error> {
+    if is_storable_key(key) {
+        Ok(())
+    } else {
+        Err(Error::unencodable_key(format_args!(
+            "{} bytes; the disk engine stores keys of 1 to {MAX_KEY_LEN} bytes",
+            key.len()
+        )))
+    }
+}
+
+/// `Ok` when fjall accepts `value` (at most [`MAX_VALUE_LEN`] bytes), else the error that
+/// says why not.
+pub(crate) fn check_value(value: &[u8]) -> Result<(), Error> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::unencodable_value(format_args!(
+            "{} bytes; the disk engine stores values of at most {MAX_VALUE_LEN} bytes",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Turns a fjall error into the workspace error, naming the folder.
 pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
     match error {

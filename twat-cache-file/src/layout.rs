@@ -6,13 +6,18 @@
 //!   content-v2/xxh3/<2>/<2>/<rest>      payload ‖ key digest (cacache's content store)
 //!   tmp/                                files being written (cacache's and ours)
 //! ```
+//!
+//! [`Layout`] names the folders and files; [`EntryLocation`] is where one key's entry
+//! lives (its digest, the digest's hex and its index file). The two small file helpers
+//! every module needs — remove if present, fsync a path — live here too.
 
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use cacache::Integrity;
-use twat_cache_core::Error;
 use twat_cache_core::root::restrict_permissions;
+use twat_cache_core::{Digest, Error};
 
 /// The name of the index folder.
 pub(crate) const INDEX_DIR: &str = "index-v1";
@@ -24,14 +29,40 @@ pub(crate) const TMP_DIR: &str = "tmp";
 /// The paths of one cache folder.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
-    pub(crate) root: PathBuf,
-    pub(crate) index: PathBuf,
-    pub(crate) content: PathBuf,
-    pub(crate) tmp: PathBuf,
-    pub(crate) secure: bool,
+    root: PathBuf,
+    index: PathBuf,
+    content: PathBuf,
+    tmp: PathBuf,
+    secure: bool,
+}
+
+/// Where one key's entry lives: its key digest and the index file named after it.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryLocation {
+    digest: Digest,
+    hex: String,
+    index_path: PathBuf,
+}
+
+impl EntryLocation {
+    /// The key digest (also the suffix of the entry's content file).
+    pub(crate) const fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The key digest in hex: the index file's name, and how errors name the entry.
+    pub(crate) fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// The entry's index file.
+    pub(crate) fn index_path(&self) -> &Path {
+        &self.index_path
+    }
 }
 
 impl Layout {
+    /// The layout of the cache folder `root`; `secure` makes what it creates owner-only.
     pub(crate) fn new(root: PathBuf, secure: bool) -> Self {
         Self {
             index: root.join(INDEX_DIR),
@@ -63,8 +94,38 @@ impl Layout {
         builder.create(dir).map_err(|err| Error::io(dir, err))
     }
 
+    /// The cache folder.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of index records.
+    pub(crate) fn index_dir(&self) -> &Path {
+        &self.index
+    }
+
+    /// cacache's content folder.
+    pub(crate) fn content_dir(&self) -> &Path {
+        &self.content
+    }
+
+    /// The folder of files being written.
+    pub(crate) fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Where the entry of the key with `digest` lives.
+    pub(crate) fn locate(&self, digest: Digest) -> EntryLocation {
+        let hex = digest.to_hex();
+        EntryLocation {
+            digest,
+            index_path: self.index_path(&hex),
+            hex,
+        }
+    }
+
     /// The index file of a key digest.
-    pub(crate) fn index_path(&self, hex: &str) -> PathBuf {
+    fn index_path(&self, hex: &str) -> PathBuf {
         let shard = hex.get(..2).unwrap_or("00");
         let mut path = self.index.join(shard);
         path.push(hex);
@@ -108,4 +169,11 @@ pub(crate) fn remove_file_if_present(path: &Path) -> Result<bool, Error> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(Error::io(path, err)),
     }
+}
+
+/// Fsyncs the file or folder at `path`.
+pub(crate) fn sync_path(path: &Path) -> Result<(), Error> {
+    File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(|err| Error::io(path, err))
 }

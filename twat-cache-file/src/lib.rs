@@ -3,11 +3,14 @@
 mod cache;
 mod checksum;
 mod compression;
+mod content;
+mod engine;
 mod layout;
 mod options;
 mod record;
 mod stream;
 mod sweep;
+mod usage;
 
 pub use cache::FileCache;
 pub use options::FileCacheOptions;

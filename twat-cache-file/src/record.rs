@@ -16,11 +16,22 @@
 //!
 //! The trailing checksum makes a garbled or truncated record a detected miss rather
 //! than a pointer to the wrong content.
+//!
+//! The record's file is read into a stack buffer (a record is ≈ 70 bytes) and replaced
+//! by writing a temporary file and renaming it over the old one, so a reader in any
+//! process sees the old record or the new one, never a mix.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use cacache::Integrity;
 use twat_cache_core::envelope::{self, HEADER_LEN, Header};
 use twat_cache_core::{DecodeError, Error};
 use xxhash_rust::xxh3::xxh3_64;
+
+use crate::layout::{Layout, sync_path};
 
 const MAGIC: [u8; 4] = *b"TWCF";
 const VERSION: u8 = 1;
@@ -41,9 +52,11 @@ impl IndexRecord {
     /// The record's bytes.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, Error> {
         let integrity = self.integrity.to_string();
-        let integrity_len = u16::try_from(integrity.len()).map_err(|_| Error::Encode {
-            what: "value",
-            reason: format!("integrity string of {} bytes is too long", integrity.len()),
+        let integrity_len = u16::try_from(integrity.len()).map_err(|_| {
+            Error::unencodable_value(format_args!(
+                "integrity string of {} bytes is too long",
+                integrity.len()
+            ))
         })?;
         let mut bytes = Vec::with_capacity(FIXED_LEN + integrity.len() + 8);
         bytes.extend_from_slice(&MAGIC);
@@ -118,6 +131,104 @@ impl IndexRecord {
             .saturating_add(suffix_len as u64)
             .saturating_add(RECORD_ALLOWANCE)
     }
+}
+
+/// Reading and writing the record's file.
+impl IndexRecord {
+    /// Reads and decodes the record in the open index file `file` (at `path`, named in
+    /// errors). The outer `Err` is a failed read; the inner one a record that does not
+    /// decode.
+    pub(crate) fn read_from(
+        file: &mut File,
+        path: &Path,
+    ) -> Result<Result<Self, DecodeError>, Error> {
+        let mut buffer = [0_u8; 256];
+        let mut filled = 0;
+        let mut spilled = Vec::new();
+        loop {
+            let Some(free) = buffer.get_mut(filled..).filter(|free| !free.is_empty()) else {
+                // Longer than any record this crate writes: read the rest, let decoding judge.
+                spilled.extend_from_slice(&buffer);
+                file.read_to_end(&mut spilled)
+                    .map_err(|err| Error::io(path, err))?;
+                break;
+            };
+            match file.read(free) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::io(path, err)),
+            }
+        }
+        let bytes = if spilled.is_empty() {
+            buffer.get(..filled).unwrap_or_default()
+        } else {
+            &spilled
+        };
+        Ok(Self::decode(bytes))
+    }
+
+    /// The record in the index file at `path`, if there is one that decodes; nothing is
+    /// stamped, counted or removed.
+    pub(crate) fn peek(path: &Path) -> Option<Self> {
+        let bytes = std::fs::read(path).ok()?;
+        Self::decode(&bytes).ok()
+    }
+
+    /// Writes the record to `index_path` atomically: a temporary file in `layout`'s
+    /// temporary folder, stamped with the current time (the entry's recency), renamed
+    /// over the old one. With `durable`, the file and its folder are fsynced.
+    pub(crate) fn write_to(
+        &self,
+        layout: &Layout,
+        index_path: &Path,
+        durable: bool,
+    ) -> Result<(), Error> {
+        let bytes = self.encode()?;
+        let tmp = layout.tmp_dir();
+        let mut temp = match tempfile::Builder::new().prefix("index-").tempfile_in(tmp) {
+            Ok(temp) => temp,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                layout.create_dir(tmp)?;
+                tempfile::Builder::new()
+                    .prefix("index-")
+                    .tempfile_in(tmp)
+                    .map_err(|err| Error::io(tmp, err))?
+            }
+            Err(err) => return Err(Error::io(tmp, err)),
+        };
+        let file_err = |err| Error::io(temp_path_hint(tmp), err);
+        temp.write_all(&bytes).map_err(file_err)?;
+        // An explicit stamp: the kernel's own mtime ticks only every few milliseconds,
+        // too coarse to order entries written in a burst.
+        temp.as_file()
+            .set_modified(SystemTime::now())
+            .map_err(file_err)?;
+        if durable {
+            temp.as_file().sync_all().map_err(file_err)?;
+        }
+        let temp = match temp.persist(index_path) {
+            Ok(_) => None,
+            Err(err) if err.error.kind() == io::ErrorKind::NotFound => Some(err.file),
+            Err(err) => return Err(Error::io(index_path, err.error)),
+        };
+        if let Some(temp) = temp {
+            if let Some(parent) = index_path.parent() {
+                layout.create_dir(parent)?;
+            }
+            temp.persist(index_path)
+                .map_err(|err| Error::io(index_path, err.error))?;
+        }
+        if durable && let Some(parent) = index_path.parent() {
+            sync_path(parent)?;
+        }
+        Ok(())
+    }
+}
+
+/// How errors name a temporary index file (its random name is gone by then).
+fn temp_path_hint(tmp: &Path) -> PathBuf {
+    tmp.join("index-*")
 }
 
 /// Bytes counted for each index record in the size budget.

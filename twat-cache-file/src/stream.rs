@@ -1,4 +1,10 @@
 //! Streaming access for values larger than memory: [`FileReader`] and [`FileWriter`].
+//!
+//! Both hold the cache's [`Engine`] and go through its methods: the writer streams into a
+//! cacache content writer (compressing on the fly when the cache compresses) and hands
+//! the finished [`Content`] to [`Engine::publish`]; the reader verifies the content's
+//! length, CRC-64 and key digest as it streams and, on damage, has the engine discard the
+//! entry.
 
 use std::fmt;
 use std::fs::File;
@@ -8,8 +14,10 @@ use std::sync::Arc;
 use twat_cache_core::Error;
 use twat_cache_core::envelope::Flags;
 
-use crate::cache::{Content, EntryKey, Inner, WRITE_CHUNK, backend, corrupt};
 use crate::checksum::Checksum;
+use crate::content::{Content, WRITE_CHUNK, backend};
+use crate::engine::{Engine, corrupt};
+use crate::layout::EntryLocation;
 use crate::record::IndexRecord;
 
 /// Streams a raw value into the cache; returned by
@@ -38,8 +46,8 @@ use crate::record::IndexRecord;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct FileWriter {
-    inner: Arc<Inner>,
-    entry: EntryKey,
+    engine: Arc<Engine>,
+    entry: EntryLocation,
     sink: Sink,
     value_len: u64,
 }
@@ -74,28 +82,29 @@ impl Write for Counted {
 impl fmt::Debug for FileWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileWriter")
-            .field("key", &self.entry.hex)
+            .field("key", &self.entry.hex())
             .field("written", &self.value_len)
             .finish_non_exhaustive()
     }
 }
 
 impl FileWriter {
-    pub(crate) fn new(inner: &Arc<Inner>, entry: EntryKey) -> Result<Self, Error> {
+    /// A writer of a raw value under `entry` of `engine`'s cache.
+    pub(crate) fn new(engine: &Arc<Engine>, entry: EntryLocation) -> Result<Self, Error> {
         let counted = Counted {
-            writer: inner.content_writer()?,
+            writer: engine.content_writer()?,
             written: 0,
             checksum: Checksum::new(),
         };
-        let sink = match inner.compression {
+        let sink = match engine.compression() {
             Some(level) => Sink::Zstd(
                 zstd::stream::write::Encoder::new(counted, level)
-                    .map_err(|err| Error::io(&inner.layout.tmp, err))?,
+                    .map_err(|err| Error::io(engine.layout().tmp_dir(), err))?,
             ),
             None => Sink::Plain(BufWriter::with_capacity(256 * 1024, counted)),
         };
         Ok(Self {
-            inner: Arc::clone(inner),
+            engine: Arc::clone(engine),
             entry,
             sink,
             value_len: 0,
@@ -116,13 +125,13 @@ impl FileWriter {
     /// [`Error::Io`] or [`Error::Backend`] when the content or index cannot be written.
     pub fn commit(self) -> Result<(), Error> {
         let Self {
-            inner,
+            engine,
             entry,
             sink,
             value_len,
         } = self;
         let flags = Flags::RAW;
-        let io_err = |err| Error::io(&inner.layout.tmp, err);
+        let io_err = |err| Error::io(engine.layout().tmp_dir(), err);
         let (counted, flags) = match sink {
             Sink::Plain(buffered) => (
                 buffered
@@ -140,11 +149,13 @@ impl FileWriter {
             written: stored_len,
             mut checksum,
         } = counted;
-        if inner.too_big(stored_len) {
+        if engine.too_big(stored_len) {
             return Ok(());
         }
-        writer.write_all(entry.digest.as_bytes()).map_err(io_err)?;
-        checksum.update(entry.digest.as_bytes());
+        writer
+            .write_all(entry.digest().as_bytes())
+            .map_err(io_err)?;
+        checksum.update(entry.digest().as_bytes());
         let integrity = writer.commit().map_err(backend)?;
         let content = Content {
             flags,
@@ -153,7 +164,7 @@ impl FileWriter {
             checksum: checksum.value(),
             integrity,
         };
-        inner.publish(&entry, content)
+        engine.publish(&entry, content)
     }
 }
 
@@ -193,8 +204,8 @@ enum Source {
 /// The content file, checksummed as it is read, limited to the payload, checked at the
 /// end.
 struct Verifying {
-    inner: Arc<Inner>,
-    entry: EntryKey,
+    engine: Arc<Engine>,
+    entry: EntryLocation,
     record: IndexRecord,
     reader: Option<File>,
     checksum: Checksum,
@@ -209,7 +220,7 @@ impl fmt::Debug for FileReader {
             Source::Zstd(decoder) => decoder.get_ref().get_ref(),
         };
         f.debug_struct("FileReader")
-            .field("key", &verifying.entry.hex)
+            .field("key", &verifying.entry.hex())
             .field("value_len", &verifying.record.value_len)
             .finish_non_exhaustive()
     }
@@ -217,20 +228,20 @@ impl fmt::Debug for FileReader {
 
 impl FileReader {
     /// Opens the raw entry under `entry`, or `None` when there is no live raw entry.
-    pub(crate) fn open(inner: &Arc<Inner>, entry: EntryKey) -> Result<Option<Self>, Error> {
-        let Some(mut record) = inner.read_record(&entry, true)? else {
+    pub(crate) fn open(engine: &Arc<Engine>, entry: EntryLocation) -> Result<Option<Self>, Error> {
+        let Some(mut record) = engine.read_record(&entry, true)? else {
             return Ok(None);
         };
         let mut retried = false;
         let reader = loop {
-            let path = inner.layout.content_path(&record.integrity);
+            let path = engine.layout().content_path(&record.integrity);
             match File::open(&path) {
                 Ok(reader) => break reader,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    match inner.read_record(&entry, false)? {
+                    match engine.read_record(&entry, false)? {
                         Some(current) if current.integrity == record.integrity => {
-                            let why = corrupt(&entry.hex, "content file is missing");
-                            inner.discard(&entry, &record, &why);
+                            let why = corrupt(entry.hex(), "content file is missing");
+                            engine.discard(&entry, &record, &why);
                             return Ok(None);
                         }
                         Some(current) if !retried => {
@@ -245,15 +256,15 @@ impl FileReader {
         };
         if !record.header.flags.contains(Flags::RAW) {
             let why = corrupt(
-                &entry.hex,
+                entry.hex(),
                 "asked for raw bytes but the entry holds a serialized value",
             );
-            inner.discard(&entry, &record, &why);
+            engine.discard(&entry, &record, &why);
             return Ok(None);
         }
         let compressed = record.header.flags.contains(Flags::COMPRESSED);
         let verifying = Verifying {
-            inner: Arc::clone(inner),
+            engine: Arc::clone(engine),
             remaining: record.stored_len,
             entry,
             record,
@@ -264,7 +275,7 @@ impl FileReader {
         let source = if compressed {
             Source::Zstd(
                 zstd::stream::read::Decoder::new(verifying)
-                    .map_err(|err| Error::io(&inner.layout.root, err))?,
+                    .map_err(|err| Error::io(engine.layout().root(), err))?,
             )
         } else {
             Source::Plain(verifying)
@@ -331,8 +342,8 @@ impl Verifying {
     fn fail(&mut self, reason: &str) -> io::Error {
         self.reader = None;
         self.failed = true;
-        let why = corrupt(&self.entry.hex, reason);
-        self.inner.discard(&self.entry, &self.record, &why);
+        let why = corrupt(self.entry.hex(), reason);
+        self.engine.discard(&self.entry, &self.record, &why);
         io::Error::new(io::ErrorKind::InvalidData, why.to_string())
     }
 
@@ -357,7 +368,7 @@ impl Verifying {
         let Some(mut reader) = self.reader.take() else {
             return Ok(());
         };
-        let expected = self.entry.digest;
+        let expected = *self.entry.digest();
         let mut suffix = vec![0_u8; expected.as_bytes().len()];
         match reader.read_exact(&mut suffix) {
             Ok(()) => {}

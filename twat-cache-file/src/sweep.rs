@@ -10,6 +10,10 @@
 //! writing content and index, or by a race between two writers of one key) are removed
 //! once older than the orphan grace; abandoned temporary files once older than the
 //! temporary grace.
+//!
+//! This module works on the folder alone, through a [`SweepScope`] (the folder's layout,
+//! the owner tag of the cache's records, the length of its key digests); the engine holds
+//! the sweep lock and folds the [`SweepReport`] into its counters and [`Usage`].
 
 use std::collections::HashSet;
 use std::fs::{self, Metadata};
@@ -20,9 +24,9 @@ use std::time::{Duration, SystemTime};
 use twat_cache_core::Error;
 use twat_cache_core::envelope::unix_millis_now;
 
-use crate::cache::{Inner, Usage};
-use crate::layout::remove_file_if_present;
+use crate::layout::{Layout, remove_file_if_present};
 use crate::record::IndexRecord;
+use crate::usage::Usage;
 
 /// What a [`FileCache::sweep`](crate::FileCache::sweep) did and found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,13 +56,31 @@ struct Scanned {
     footprint: u64,
 }
 
-impl Inner {
+/// One cache's entries in one folder: what a sweep, a count or a clear works on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SweepScope<'a> {
+    layout: &'a Layout,
+    owner: u64,
+    suffix_len: usize,
+}
+
+impl<'a> SweepScope<'a> {
+    /// The entries in `layout` whose records carry `owner`; their content files end with a
+    /// key digest of `suffix_len` bytes.
+    pub(crate) const fn new(layout: &'a Layout, owner: u64, suffix_len: usize) -> Self {
+        Self {
+            layout,
+            owner,
+            suffix_len,
+        }
+    }
+
     /// Visits every index file: its path, metadata and decoded record.
     fn walk_index(
         &self,
         mut visit: impl FnMut(PathBuf, &Metadata, Result<IndexRecord, ()>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        for shard in read_dir_if_present(&self.layout.index)? {
+        for shard in read_dir_if_present(self.layout.index_dir())? {
             for file in read_dir_if_present(&shard)? {
                 let metadata = match fs::metadata(&file) {
                     Ok(metadata) if metadata.is_file() => metadata,
@@ -78,34 +100,32 @@ impl Inner {
         Ok(())
     }
 
-    /// The suffix length of this cache's content (its key digest length).
-    fn suffix_len(&self) -> usize {
-        twat_cache_core::Digest::of(b"", self.digest_algorithm)
-            .as_bytes()
-            .len()
-    }
-
     /// Counts this cache's entries and bytes without changing anything.
-    pub(crate) fn scan_usage(&self) -> Result<Usage, Error> {
-        let suffix = self.suffix_len();
-        let mut usage = Usage::default();
+    pub(crate) fn count(&self) -> Result<Usage, Error> {
+        let suffix = self.suffix_len;
+        let (mut entries, mut bytes) = (0_u64, 0_u64);
         self.walk_index(|_, _, record| {
             if let Ok(record) = record
                 && record.owner == self.owner
             {
-                usage.entries += 1;
-                usage.bytes = usage.bytes.saturating_add(record.footprint(suffix));
+                entries += 1;
+                bytes = bytes.saturating_add(record.footprint(suffix));
             }
             Ok(())
         })?;
-        *self.usage.lock() = Some(usage);
-        Ok(usage)
+        Ok(Usage::scanned(entries, bytes))
     }
 
-    /// See the module docs.
-    pub(crate) fn sweep(&self) -> Result<SweepReport, Error> {
-        let _one_at_a_time = self.sweep_lock.lock();
-        let suffix = self.suffix_len();
+    /// Sweeps the folder (see the module docs): evicts down to 90 % of `maxsize`, removes
+    /// orphans older than `orphan_grace` and temporary files older than `temp_grace`.
+    /// The caller holds the cache's sweep lock.
+    pub(crate) fn sweep(
+        &self,
+        maxsize: Option<u64>,
+        orphan_grace: Duration,
+        temp_grace: Duration,
+    ) -> Result<SweepReport, Error> {
+        let suffix = self.suffix_len;
         let now_ms = unix_millis_now();
         let mut report = SweepReport::default();
         let mut referenced = HashSet::new();
@@ -137,7 +157,7 @@ impl Inner {
             Ok(())
         })?;
         let mut bytes: u64 = mine.iter().map(|entry| entry.footprint).sum();
-        if let Some(maxsize) = self.maxsize
+        if let Some(maxsize) = maxsize
             && bytes > maxsize
         {
             let target = maxsize - maxsize / 10;
@@ -160,27 +180,15 @@ impl Inner {
             report.entries = mine.len() as u64;
         }
         report.bytes = bytes;
-        report.orphans = self.remove_orphans(&referenced, self.options.orphan_grace_period())?;
-        report.temporaries = remove_old_files(&self.layout.tmp, self.options.temp_grace_period())?;
-        self.counter.evict(report.expired + report.evicted);
-        *self.usage.lock() = Some(Usage {
-            entries: report.entries,
-            bytes,
-            written_since_scan: 0,
-        });
-        if report.garbled > 0 {
-            self.counter.error(
-                &self.name,
-                &crate::cache::corrupt("(index)", "garbled index records found by a sweep"),
-            );
-        }
+        report.orphans = self.remove_orphans(&referenced, orphan_grace)?;
+        report.temporaries = remove_old_files(self.layout.tmp_dir(), temp_grace)?;
         Ok(report)
     }
 
     /// Removes content files not in `referenced` and older than `grace`.
     fn remove_orphans(&self, referenced: &HashSet<PathBuf>, grace: Duration) -> Result<u64, Error> {
         let mut removed = 0;
-        for algorithm in read_dir_if_present(&self.layout.content)? {
+        for algorithm in read_dir_if_present(self.layout.content_dir())? {
             for first in read_dir_if_present(&algorithm)? {
                 for second in read_dir_if_present(&first)? {
                     for file in read_dir_if_present(&second)? {
@@ -197,9 +205,9 @@ impl Inner {
         Ok(removed)
     }
 
-    /// Removes this cache's entries and their content, then orphans; resets counters.
-    pub(crate) fn clear(&self) -> Result<(), Error> {
-        let _one_at_a_time = self.sweep_lock.lock();
+    /// Removes this cache's entries and their content, then orphans older than
+    /// `orphan_grace`. The caller holds the cache's sweep lock.
+    pub(crate) fn clear(&self, orphan_grace: Duration) -> Result<(), Error> {
         let mut referenced = HashSet::new();
         self.walk_index(|path, _, record| {
             match record {
@@ -216,9 +224,7 @@ impl Inner {
             }
             Ok(())
         })?;
-        self.remove_orphans(&referenced, self.options.orphan_grace_period())?;
-        *self.usage.lock() = Some(Usage::default());
-        self.counter.reset();
+        self.remove_orphans(&referenced, orphan_grace)?;
         Ok(())
     }
 }
