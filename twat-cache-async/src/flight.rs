@@ -1,25 +1,30 @@
 //! Single-flight: one computation per missing key, however many callers await it.
 //!
-//! The first caller to miss a key *leads*: it registers a [`Flight`] in the key's shard and
-//! polls its own `init` future. Later callers of that key *join*: they wait on the flight's
-//! [`event_listener::Event`] (no polling, no spinning) with their own `init` unpolled, and
-//! receive a clone of the leader's result. A [`LeaderGuard`] ends the flight however the
-//! leader stops: with a result, or on drop — when the leader's future is dropped
-//! (cancelled), and when its `init` panics (the unwind drops an `async fn`'s live locals,
-//! the guard among them, before the panic leaves `poll`, so waiters never depend on when
-//! or whether the panicked future itself is dropped). An abandoned flight wakes its
-//! waiters, which retry: one of them leads with its own `init`, the rest join it.
+//! Who leads and who waits is decided by the policy store's single-flight registry
+//! (`twat_cache_shard::PolicyStore::join_or_lead`); this module is how an async caller
+//! waits. The first caller to miss a key *leads*: it holds a ticket and polls its own
+//! `init` future. Later callers of that key *join*: the registry creates the key's
+//! [`Flight`] for the first of them, and they wait on its [`event_listener::Event`] (no
+//! polling, no spinning) with their own `init` unpolled, and receive a clone of the
+//! leader's result. A [`LeaderGuard`] ends the computation however the leader stops: with
+//! a result, or on drop — when the leader's future is dropped (cancelled), and when its
+//! `init` panics (the unwind drops an `async fn`'s live locals, the guard among them,
+//! before the panic leaves `poll`, so waiters never depend on when or whether the
+//! panicked future itself is dropped). An abandoned flight wakes its waiters, which
+//! retry: one of them leads with its own `init`, the rest join it.
 //!
 //! Hand-written because no crate fits: moka's `get_with` coalesces the same way but sits
 //! behind a `get` that costs ~250 ns, and `async-once-cell`-style crates cache one value,
 //! not one per key.
 
 use std::any::Any;
+use std::hash::Hash;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use event_listener::Event;
 use parking_lot::Mutex;
+use twat_cache_shard::{PolicyStore, Ticket};
 
 /// What a finished flight hands to the callers that joined it.
 enum FlightState<V> {
@@ -32,34 +37,24 @@ enum FlightState<V> {
     Abandoned,
 }
 
-/// One computation in progress, shared by its leader and the callers waiting for it.
+/// The outcome of one computation, awaited by the callers that joined it (created by
+/// the store's registry when the first of them arrives).
 pub(crate) struct Flight<V> {
     /// Unset while the leader computes; set once, then only read (no lock on the way out).
     state: OnceLock<FlightState<V>>,
     event: Event,
-    /// Callers that joined (counted under the shard lock, read there when the flight ends).
-    joined: AtomicUsize,
 }
 
-impl<V: Clone> Flight<V> {
-    pub(crate) fn new() -> Self {
+impl<V> Default for Flight<V> {
+    fn default() -> Self {
         Self {
             state: OnceLock::new(),
             event: Event::new(),
-            joined: AtomicUsize::new(0),
         }
     }
+}
 
-    /// Records one more waiter (called under the shard lock).
-    pub(crate) fn join(&self) {
-        self.joined.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// How many callers joined (read under the shard lock once the flight is unlisted).
-    pub(crate) fn joined(&self) -> usize {
-        self.joined.load(Ordering::Relaxed)
-    }
-
+impl<V: Clone> Flight<V> {
     /// Publishes the end of the flight and wakes every waiter. Only the first call counts.
     fn publish(&self, state: FlightState<V>) {
         if self.state.set(state).is_ok() {
@@ -148,68 +143,70 @@ impl<V, E: Clone + Send + 'static> Outcome<V> for Result<V, E> {
     }
 }
 
-/// What a leader needs from the cache to end its flight.
-pub(crate) trait FlightHost<K, V> {
-    /// Ends `flight`, storing `value` if given; returns how many callers joined.
-    fn finish(&self, hash: u64, key: K, flight: &Arc<Flight<V>>, value: Option<V>) -> usize;
-    /// Unlists `flight` without storing anything.
-    fn unlist(&self, hash: u64, key: &K, flight: &Arc<Flight<V>>);
-}
-
-/// Ends the leader's flight however the leader stops. On drop without
-/// [`LeaderGuard::finish`] (cancellation, panic) the flight is abandoned.
-pub(crate) struct LeaderGuard<'a, H: FlightHost<K, V>, K, V: Clone> {
-    host: &'a H,
+/// Ends the leader's computation however the leader stops. On drop without
+/// [`LeaderGuard::finish`] (cancellation, panic) the computation is abandoned.
+pub(crate) struct LeaderGuard<'a, K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    store: &'a PolicyStore<K, V, Flight<V>>,
     hash: u64,
-    key: Option<K>,
-    flight: Arc<Flight<V>>,
+    /// The key and ticket, until the computation ends.
+    running: Option<(K, Ticket)>,
 }
 
-impl<'a, H: FlightHost<K, V>, K, V: Clone> LeaderGuard<'a, H, K, V> {
-    pub(crate) fn new(host: &'a H, hash: u64, key: K, flight: Arc<Flight<V>>) -> Self {
+impl<'a, K, V> LeaderGuard<'a, K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    pub(crate) const fn new(
+        store: &'a PolicyStore<K, V, Flight<V>>,
+        hash: u64,
+        key: K,
+        ticket: Ticket,
+    ) -> Self {
         Self {
-            host,
+            store,
             hash,
-            key: Some(key),
-            flight,
+            running: Some((key, ticket)),
         }
     }
 
     /// Stores the outcome's value (if any) and hands the outcome to every waiter.
     pub(crate) fn finish<O: Outcome<V>>(mut self, outcome: &O) {
-        let Some(key) = self.key.take() else {
+        let Some((key, ticket)) = self.running.take() else {
             return;
         };
-        let joined = self
-            .host
-            .finish(self.hash, key, &self.flight, outcome.value().cloned());
-        if joined == 0 {
+        let flight = match outcome.value() {
+            Some(value) => self.store.complete(self.hash, key, ticket, value.clone()),
+            None => self.store.abandon(self.hash, ticket),
+        };
+        // Waiters share a clone; a flight exists only if someone waited.
+        let Some(flight) = flight else {
             return;
-        }
+        };
         let state = match (outcome.value(), outcome.share_error()) {
             (Some(value), _) => FlightState::Value(value.clone()),
             (None, Some(error)) => FlightState::Error(Mutex::new(error)),
             (None, None) => FlightState::Abandoned,
         };
-        self.flight.publish(state);
-    }
-
-    /// Unlists the flight and wakes its waiters so one of them takes over.
-    fn abandon(&self) {
-        if let Some(key) = &self.key {
-            self.host.unlist(self.hash, key, &self.flight);
-        }
-        self.flight.publish(FlightState::Abandoned);
+        flight.publish(state);
     }
 }
 
-impl<H, K, V: Clone> Drop for LeaderGuard<'_, H, K, V>
+impl<K, V> Drop for LeaderGuard<'_, K, V>
 where
-    H: FlightHost<K, V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
+    /// Abandons the computation and wakes its waiters so one of them takes over.
     fn drop(&mut self) {
-        if self.key.is_some() {
-            self.abandon();
+        if let Some((_, ticket)) = self.running.take()
+            && let Some(flight) = self.store.abandon(self.hash, ticket)
+        {
+            flight.publish(FlightState::Abandoned);
         }
     }
 }

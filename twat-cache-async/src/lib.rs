@@ -2,6 +2,6 @@
 
 mod cache;
 mod flight;
-mod shard;
 
 pub use cache::AsyncCache;
+pub use twat_cache_shard::EXACT_ORDER_MAX;

@@ -12,7 +12,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use twat_cache::{acache, get_stats, ucache};
+use std::sync::Mutex;
+
+use twat_cache::{acache, get_stats, mcache, ucache};
 
 static FETCH_CALLS: AtomicUsize = AtomicUsize::new(0);
 
@@ -149,4 +151,77 @@ async fn ucache_on_an_async_fn_uses_the_async_engine() {
     }
     // Single-flight across awaits: only the async engine does this.
     assert_eq!(UNIVERSAL_CALLS.load(Ordering::SeqCst), 1);
+}
+
+/// Which arguments ran the body, in order, one log per memoized function below.
+static ASYNC_FIFO_RUNS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static MEMORY_FIFO_RUNS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static UNIVERSAL_FIFO_RUNS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static ASYNC_LFU_RUNS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static MEMORY_LFU_RUNS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+#[acache(maxsize = 2, policy = "fifo")]
+async fn async_fifo(x: u32) -> u32 {
+    ASYNC_FIFO_RUNS.lock().unwrap().push(x);
+    x * 10
+}
+
+#[mcache(maxsize = 2, policy = "fifo")]
+fn memory_fifo(x: u32) -> u32 {
+    MEMORY_FIFO_RUNS.lock().unwrap().push(x);
+    x * 10
+}
+
+#[ucache(maxsize = 2, policy = "fifo")]
+async fn universal_fifo(x: u32) -> u32 {
+    UNIVERSAL_FIFO_RUNS.lock().unwrap().push(x);
+    x * 10
+}
+
+#[acache(maxsize = 2, policy = "lfu")]
+async fn async_lfu(x: u32) -> u32 {
+    ASYNC_LFU_RUNS.lock().unwrap().push(x);
+    x * 10
+}
+
+#[mcache(maxsize = 2, policy = "lfu")]
+fn memory_lfu(x: u32) -> u32 {
+    MEMORY_LFU_RUNS.lock().unwrap().push(x);
+    x * 10
+}
+
+fn runs(log: &Mutex<Vec<u32>>) -> Vec<u32> {
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn acache_fifo_evicts_exactly_like_mcache() {
+    // 1 is read before 3 arrives: FIFO still evicts it (LRU would evict 2 and run the
+    // body three times, not four).
+    let calls = [1, 2, 1, 3, 1];
+    for x in calls {
+        assert_eq!(async_fifo(x).await, x * 10);
+        assert_eq!(memory_fifo(x), x * 10);
+        assert_eq!(universal_fifo(x).await, x * 10);
+    }
+    assert_eq!(runs(&MEMORY_FIFO_RUNS), [1, 2, 3, 1]);
+    assert_eq!(runs(&ASYNC_FIFO_RUNS), runs(&MEMORY_FIFO_RUNS));
+    assert_eq!(
+        runs(&UNIVERSAL_FIFO_RUNS),
+        runs(&MEMORY_FIFO_RUNS),
+        "#[ucache(policy)] on an async fn is honoured"
+    );
+}
+
+#[tokio::test]
+async fn acache_lfu_evicts_exactly_like_mcache() {
+    // 1 is used twice, then 2 and 3 once each: LFU keeps 1 and evicts 2 (LRU and FIFO
+    // would evict 1, running the body five times).
+    let calls = [1, 1, 2, 3, 1, 2];
+    for x in calls {
+        assert_eq!(async_lfu(x).await, x * 10);
+        assert_eq!(memory_lfu(x), x * 10);
+    }
+    assert_eq!(runs(&MEMORY_LFU_RUNS), [1, 2, 3, 2]);
+    assert_eq!(runs(&ASYNC_LFU_RUNS), runs(&MEMORY_LFU_RUNS));
 }

@@ -1,5 +1,5 @@
 //! One shard's entries and its eviction policy — the single algorithm every front-end
-//! ([`crate::MemoryCache`]'s shards) uses.
+//! (the shards of [`crate::PolicyStore`], under the memory and the async engine) uses.
 //!
 //! # Layout
 //!
@@ -167,7 +167,7 @@ pub(crate) enum Found<V> {
 #[repr(align(128))]
 pub(crate) struct SharedLen(pub(crate) AtomicUsize);
 
-/// One shard: entries, policy state, counters and the single-flight table.
+/// One shard: entries, policy state and counters.
 ///
 /// `repr(C)` keeps the counters the hit path writes next to the lock word in front of
 /// them, so a hit dirties one cache line of shard state, not two.
@@ -202,7 +202,18 @@ pub(crate) struct Store<K, V, M> {
     write_stamps: u64,
     inserts: u64,
     evictions: u64,
+    /// The counters at the last [`Store::reset_counters`], subtracted from every reading.
+    base: Counts,
     rng: u64,
+}
+
+/// A shard's `(hits, misses, inserts, evictions)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) inserts: u64,
+    pub(crate) evictions: u64,
 }
 
 impl<K, V, M> Store<K, V, M>
@@ -240,6 +251,7 @@ where
             write_stamps: 0,
             inserts: 0,
             evictions: 0,
+            base: Counts::default(),
             // xorshift needs a non-zero state
             rng: seed | 1,
         }
@@ -463,37 +475,62 @@ where
         }
     }
 
-    /// Drops every entry and resets the counters (running computations are kept: their
-    /// callers still get their results).
+    /// Drops every entry; the counters go on (see [`Store::reset_counters`]). The clock
+    /// keeps running, so stamps stay unique and the hit count derived from it stays
+    /// right.
     pub(crate) fn clear(&mut self) {
         self.table.clear();
         self.publish_len();
         self.order.clear();
         self.expiry.clear();
-        *self.clock.get_mut() = 0;
-        self.write_stamps = 0;
-        *self.hits.get_mut() = 0;
-        *self.misses.get_mut() = 0;
-        self.inserts = 0;
-        self.evictions = 0;
     }
 
+    /// Starts every counter from zero again (a new baseline: the clock that counts the
+    /// hits of stamping policies cannot go back while entries hold its stamps).
+    pub(crate) fn reset_counters(&mut self) {
+        self.base = self.raw_counters();
+    }
+
+    /// Entries held, expired ones not yet removed included.
     pub(crate) fn len(&self) -> usize {
         self.table.len()
     }
 
-    /// `(hits, misses, inserts, evictions)`.
-    pub(crate) fn counters(&self) -> (u64, u64, u64, u64) {
+    /// Entries held whose TTL has not passed (a scan, when the cache has a TTL).
+    pub(crate) fn live_len(&self) -> usize {
+        if self.ttl_nanos.is_none() {
+            return self.table.len();
+        }
+        let now = self.now();
+        self.table
+            .iter()
+            .filter(|slot| slot.meta.expires_at() > now)
+            .count()
+    }
+
+    /// The counters since creation or the last reset.
+    pub(crate) fn counters(&self) -> Counts {
+        let raw = self.raw_counters();
+        Counts {
+            hits: raw.hits.saturating_sub(self.base.hits),
+            misses: raw.misses.saturating_sub(self.base.misses),
+            inserts: raw.inserts.saturating_sub(self.base.inserts),
+            evictions: raw.evictions.saturating_sub(self.base.evictions),
+        }
+    }
+
+    /// The counters since creation.
+    fn raw_counters(&self) -> Counts {
         let stamped_hits = self
             .clock
             .load(Ordering::Relaxed)
             .saturating_sub(self.write_stamps);
-        (
-            self.hits.load(Ordering::Relaxed) + stamped_hits,
-            self.misses.load(Ordering::Relaxed),
-            self.inserts,
-            self.evictions,
-        )
+        Counts {
+            hits: self.hits.load(Ordering::Relaxed) + stamped_hits,
+            misses: self.misses.load(Ordering::Relaxed),
+            inserts: self.inserts,
+            evictions: self.evictions,
+        }
     }
 
     /// Bookkeeping after an entry left the table (the public method that removed it

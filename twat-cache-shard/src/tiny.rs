@@ -12,27 +12,30 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use mini_moka::sync::{Cache, ConcurrentCacheExt};
 use parking_lot::Mutex;
 
-use crate::flight::{Flight, Flights, Join};
-use std::sync::Arc;
+use crate::flights::{Flights, Join, Ticket};
+use crate::store::Counts;
 
-/// A mini-moka cache with exact hit/miss/insert counters and a single-flight table.
-pub(crate) struct Tiny<K, V> {
+/// A mini-moka cache with exact hit/miss/insert counters and a single-flight registry.
+pub(crate) struct Tiny<K, V, W> {
     cache: Cache<K, V>,
     hits: AtomicU64,
     misses: AtomicU64,
     inserts: AtomicU64,
     new_keys: AtomicU64,
     removed: AtomicU64,
-    flights: Mutex<Flights<K, V>>,
+    flights: Mutex<Flights<K, W>>,
 }
 
-impl<K, V> Tiny<K, V>
+impl<K, V, W> Tiny<K, V, W>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
+    W: Default,
 {
     pub(crate) fn new(maxsize: Option<u64>, ttl: Option<Duration>) -> Self {
         let mut builder = Cache::builder();
@@ -80,18 +83,25 @@ where
         present
     }
 
+    /// Drops every entry; the counters go on (the entries dropped count as removed, not
+    /// evicted).
     pub(crate) fn clear(&self) {
+        self.cache.sync();
+        let held = self.cache.entry_count();
         self.cache.invalidate_all();
         self.cache.sync();
-        for counter in [
-            &self.hits,
-            &self.misses,
-            &self.inserts,
-            &self.new_keys,
-            &self.removed,
-        ] {
+        self.removed.fetch_add(held, Ordering::Relaxed);
+    }
+
+    /// Starts every counter from zero (the entries still held count as new keys, so that
+    /// evictions derive from zero too).
+    pub(crate) fn reset_counters(&self) {
+        self.cache.sync();
+        for counter in [&self.hits, &self.misses, &self.inserts, &self.removed] {
             counter.store(0, Ordering::Relaxed);
         }
+        self.new_keys
+            .store(self.cache.entry_count(), Ordering::Relaxed);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -99,22 +109,22 @@ where
         usize::try_from(self.cache.entry_count()).unwrap_or(usize::MAX)
     }
 
-    /// `(hits, misses, inserts, evictions, size)`.
-    pub(crate) fn counters(&self) -> (u64, u64, u64, u64, u64) {
+    /// The counters and the entries held.
+    pub(crate) fn counters(&self) -> (Counts, u64) {
         self.cache.sync();
         let size = self.cache.entry_count();
         let new_keys = self.new_keys.load(Ordering::Relaxed);
         let removed = self.removed.load(Ordering::Relaxed);
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-            self.inserts.load(Ordering::Relaxed),
-            new_keys.saturating_sub(removed.saturating_add(size)),
-            size,
-        )
+        let counts = Counts {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            inserts: self.inserts.load(Ordering::Relaxed),
+            evictions: new_keys.saturating_sub(removed.saturating_add(size)),
+        };
+        (counts, size)
     }
 
-    pub(crate) fn join_or_lead(&self, hash: u64, key: &K) -> Join<V> {
+    pub(crate) fn join_or_lead(&self, hash: u64, key: &K) -> Join<V, W> {
         let mut flights = self.flights.lock();
         if let Some(value) = self.cache.get(key) {
             return Join::Found(value);
@@ -122,13 +132,18 @@ where
         flights.join_or_lead(hash, key)
     }
 
-    pub(crate) fn complete(&self, key: K, ticket: u64, value: V) -> Option<Arc<Flight<V>>> {
+    pub(crate) fn complete(&self, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
         let mut flights = self.flights.lock();
         self.insert(key, value);
         flights.finish(ticket)
     }
 
-    pub(crate) fn abandon(&self, ticket: u64) -> Option<Arc<Flight<V>>> {
+    pub(crate) fn abandon(&self, ticket: Ticket) -> Option<Arc<W>> {
         self.flights.lock().finish(ticket)
+    }
+
+    /// Computations running.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.flights.lock().len()
     }
 }

@@ -1,0 +1,298 @@
+//! [`PolicyStore`]: the one policy store under every in-memory front-end — sharded
+//! [`Store`](crate::store)s for the native policies, mini-moka for TinyLFU — and the
+//! single-flight registry, generic over how a front-end waits.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::time::Duration;
+
+use twat_cache_core::{CacheConfig, Policy, Stats};
+
+use crate::flights::{Join, Ticket};
+use crate::sharded::{Seen, Sharded};
+use crate::store::{Full, Kind, Plain};
+use crate::tiny::Tiny;
+
+enum Backend<K, V, W> {
+    /// LRU, FIFO, RR, unbounded without TTL: entries are key, value and stamp only.
+    Plain(Sharded<K, V, Plain, W>),
+    /// LFU, or any native policy with a TTL: entries also carry frequency and expiry.
+    Full(Sharded<K, V, Full, W>),
+    Tiny(Tiny<K, V, W>),
+}
+
+/// Runs `$body` with `$sharded` bound to whichever sharded backend `$backend` is, or
+/// `$tiny` for TinyLFU.
+macro_rules! dispatch {
+    ($backend:expr, $sharded:ident => $body:expr, $tiny:ident => $tiny_body:expr) => {
+        match $backend {
+            Backend::Plain($sharded) => $body,
+            Backend::Full($sharded) => $body,
+            Backend::Tiny($tiny) => $tiny_body,
+        }
+    };
+}
+
+/// A thread-safe store of typed values under an eviction policy, with a TTL, exact
+/// statistics and a single-flight registry whose waiters wait on a `W`.
+///
+/// It decides everything but how a caller waits: a front-end looks a key up
+/// ([`lookup`](Self::lookup)); on a miss it asks [`join_or_lead`](Self::join_or_lead)
+/// whether to take a value that arrived meanwhile, to wait on the handle `W` of the
+/// caller computing the key, or to compute it itself; a leader ends its computation with
+/// [`complete`](Self::complete) (storing the value) or [`abandon`](Self::abandon)
+/// (panic, error, cancellation), each of which returns the handle `W` if anyone waits on
+/// it, for the front-end to wake them through. `W` is created (`W::default()`) only when
+/// a second caller arrives, so an uncontended miss allocates nothing for it.
+///
+/// Policies follow [`Policy`], as Python's cachetools defines them: exact LRU, LFU (ties
+/// to the least recently used) and FIFO while `maxsize <=` [`EXACT_ORDER_MAX`] (one
+/// shard), the same policies per shard above that; random replacement; W-TinyLFU (via
+/// mini-moka); unbounded.
+///
+/// [`EXACT_ORDER_MAX`]: crate::EXACT_ORDER_MAX
+pub struct PolicyStore<K, V, W> {
+    policy: Policy,
+    maxsize: Option<u64>,
+    ttl: Option<Duration>,
+    hasher: foldhash::fast::RandomState,
+    backend: Backend<K, V, W>,
+}
+
+impl<K, V, W> fmt::Debug for PolicyStore<K, V, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyStore")
+            .field("policy", &self.policy)
+            .field("maxsize", &self.maxsize)
+            .field("ttl", &self.ttl)
+            .field("shards", &self.shard_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V, W> PolicyStore<K, V, W> {
+    /// The eviction policy in force.
+    #[must_use]
+    pub const fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The bound in entries (`None`: unbounded, also for [`Policy::Unbounded`]).
+    #[must_use]
+    pub const fn maxsize(&self) -> Option<u64> {
+        self.maxsize
+    }
+
+    /// How long an entry lives after it was stored, if entries expire.
+    #[must_use]
+    pub const fn ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+
+    /// How many shards the entries are split into: 1 for caches of at most
+    /// [`EXACT_ORDER_MAX`](crate::EXACT_ORDER_MAX) entries (and for TinyLFU, which
+    /// mini-moka shards itself).
+    #[must_use]
+    pub fn shard_count(&self) -> usize {
+        match &self.backend {
+            Backend::Plain(sharded) => sharded.shard_count(),
+            Backend::Full(sharded) => sharded.shard_count(),
+            Backend::Tiny(_) => 1,
+        }
+    }
+}
+
+impl<K, V, W> PolicyStore<K, V, W>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    W: Default,
+{
+    /// A store configured by `config`: `maxsize` in entries (none, or
+    /// [`Policy::Unbounded`], means unbounded), `ttl` and `policy`. Other fields (name,
+    /// folder, compress, …) are the front-end's business and are ignored here.
+    #[must_use]
+    pub fn new(config: &CacheConfig) -> Self {
+        let policy = config.policy();
+        let ttl = config.ttl();
+        let hasher = foldhash::fast::RandomState::default();
+        let maxsize = if policy == Policy::Unbounded {
+            None
+        } else {
+            config.maxsize()
+        };
+        let kind = match policy {
+            Policy::Lru => Kind::Lru,
+            Policy::Lfu => Kind::Lfu,
+            Policy::Fifo => Kind::Fifo,
+            Policy::Random => Kind::Random,
+            Policy::TinyLfu => {
+                return Self {
+                    policy,
+                    maxsize,
+                    ttl,
+                    hasher,
+                    backend: Backend::Tiny(Tiny::new(maxsize, ttl)),
+                };
+            }
+            // `Policy` is non-exhaustive: anything new falls back to never evicting.
+            _ => Kind::Unbounded,
+        };
+        let kind = if maxsize.is_none() {
+            Kind::Unbounded
+        } else {
+            kind
+        };
+        let capacity = maxsize.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+        let backend = if kind == Kind::Lfu || ttl.is_some() {
+            Backend::Full(Sharded::new(kind, capacity, ttl, &hasher))
+        } else {
+            Backend::Plain(Sharded::new(kind, capacity, ttl, &hasher))
+        };
+        Self {
+            policy,
+            maxsize,
+            ttl,
+            hasher,
+            backend,
+        }
+    }
+
+    /// The hash every keyed method below takes: computed once per call by the front-end
+    /// (it picks the shard and probes the table). A hash that is not this one's for the
+    /// key makes the key not found, never anything worse.
+    #[inline]
+    pub fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// A clone of the live value under `key`, counting a hit or a miss. Expired entries
+    /// are never returned (they count as misses and are removed).
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<V> {
+        dispatch!(&self.backend,
+            sharded => sharded.lookup(self.hasher.hash_one(key), key).ok(),
+            tiny => tiny.get(key))
+    }
+
+    /// The counted lookup a memoizing call starts with: the value (a hit), or what
+    /// [`join_or_lead`](Self::join_or_lead) needs to know of the miss. `hash` is
+    /// [`hash`](Self::hash)`(key)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Seen`] when the key has no live value (the miss is counted).
+    #[inline(always)]
+    pub fn lookup(&self, hash: u64, key: &K) -> Result<V, Seen> {
+        dispatch!(&self.backend,
+            sharded => sharded.lookup(hash, key),
+            tiny => tiny.get(key).ok_or(Seen::UNKNOWN))
+    }
+
+    /// After a [`lookup`](Self::lookup) of `key` missed with `seen`: the value, if it was
+    /// stored since ([`Join::Found`]); the handle to wait on, if another caller computes
+    /// the key ([`Join::Wait`]); else a ticket to compute it with ([`Join::Lead`]). After
+    /// waiting on an abandoned computation, a caller asks again with the same `seen`.
+    pub fn join_or_lead(&self, hash: u64, key: &K, seen: Seen) -> Join<V, W> {
+        dispatch!(&self.backend,
+            sharded => sharded.join_or_lead(hash, key, seen),
+            tiny => tiny.join_or_lead(hash, key))
+    }
+
+    /// Stores the leader's value (an insert, evicting per the policy) and ends its
+    /// computation. Returns the handle of the callers waiting for it, if any: the leader
+    /// hands them the value through it.
+    pub fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
+        dispatch!(&self.backend,
+            sharded => sharded.complete(hash, key, ticket, value),
+            tiny => tiny.complete(key, ticket, value))
+    }
+
+    /// Ends the leader's computation without a value (it panicked, failed or was
+    /// cancelled). Returns the handle of the callers waiting for it, if any: the leader
+    /// wakes them through it, and they ask [`join_or_lead`](Self::join_or_lead) again.
+    pub fn abandon(&self, hash: u64, ticket: Ticket) -> Option<Arc<W>> {
+        dispatch!(&self.backend,
+            sharded => sharded.abandon(hash, ticket),
+            tiny => tiny.abandon(ticket))
+    }
+
+    /// Stores `value` under `key` (counted as an insert), replacing any previous value.
+    /// A new key in a full store first evicts per the policy (counted as evictions).
+    pub fn insert(&self, key: K, value: V) {
+        dispatch!(&self.backend,
+            sharded => sharded.insert(self.hasher.hash_one(&key), key, value),
+            tiny => tiny.insert(key, value));
+    }
+
+    /// Removes the entry under `key`; `true` if there was a live one.
+    pub fn remove(&self, key: &K) -> bool {
+        dispatch!(&self.backend,
+            sharded => sharded.remove(self.hasher.hash_one(key), key),
+            tiny => tiny.remove(key))
+    }
+
+    /// Removes every entry; the counters go on ([`reset_stats`](Self::reset_stats)
+    /// zeroes them). Computations running at that moment still complete and store their
+    /// values.
+    pub fn clear(&self) {
+        dispatch!(&self.backend, sharded => sharded.clear(), tiny => tiny.clear());
+    }
+
+    /// Starts every counter of [`stats`](Self::stats) from zero.
+    pub fn reset_stats(&self) {
+        dispatch!(&self.backend,
+            sharded => sharded.reset_counters(),
+            tiny => tiny.reset_counters());
+    }
+
+    /// The number of entries held, expired ones not yet removed included.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        dispatch!(&self.backend, sharded => sharded.len(), tiny => tiny.len())
+    }
+
+    /// The number of entries held whose TTL has not passed (a scan of the entries when
+    /// the store has a TTL; [`len`](Self::len) otherwise).
+    #[must_use]
+    pub fn live_len(&self) -> usize {
+        dispatch!(&self.backend, sharded => sharded.live_len(), tiny => tiny.len())
+    }
+
+    /// Whether no entry is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keys being computed right now (leaders between `join_or_lead` and `complete` or
+    /// `abandon`).
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        dispatch!(&self.backend, sharded => sharded.in_flight(), tiny => tiny.in_flight())
+    }
+
+    /// A snapshot of the counters: exact hits, misses, inserts and evictions (expired
+    /// entries removed count as evictions), `size` as [`len`](Self::len), `maxsize` in
+    /// entries and `errors` 0 (memory cannot fail). TinyLFU's evictions are derived (new
+    /// keys stored − keys removed − entries held), exact once the store is quiet.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            maxsize: self.maxsize,
+            ..Stats::default()
+        };
+        dispatch!(&self.backend,
+        sharded => sharded.add_counters(&mut stats),
+        tiny => {
+            let (counts, size) = tiny.counters();
+            stats.hits = counts.hits;
+            stats.misses = counts.misses;
+            stats.inserts = counts.inserts;
+            stats.evictions = counts.evictions;
+            stats.size = size;
+        });
+        stats
+    }
+}
