@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{
-    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Namespace, Stats, decode_value,
+    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Namespace, Stats, decode_or_discard,
     encode_value,
 };
 
@@ -87,8 +87,9 @@ impl CacheContext {
     /// The value stored under `key`, if there is a live one that decodes as `V`.
     ///
     /// An entry that does not decode as `V` (stored as another type, or corrupted) is
-    /// removed, counted in `Stats::errors`, and reported as `Ok(None)` — never as a
-    /// wrong value.
+    /// removed, counted in `Stats::errors` (warned once), and reported as `Ok(None)` —
+    /// never as a wrong value, and not as an error even if removing it fails (that is
+    /// counted too).
     ///
     /// # Errors
     ///
@@ -101,14 +102,11 @@ impl CacheContext {
         let Some(payload) = self.store.get_bytes(&key)? else {
             return Ok(None);
         };
-        match decode_value::<V>(&payload) {
-            Ok(value) => Ok(Some(value)),
-            Err(err) => {
-                self.store.record_error(&err.into());
-                self.store.delete_bytes(&key)?;
-                Ok(None)
-            }
-        }
+        Ok(decode_or_discard(
+            &payload,
+            || self.store.delete_bytes(&key),
+            |err| self.store.record_error(err),
+        ))
     }
 
     /// Stores `value` under `key`, replacing any previous value.

@@ -1,6 +1,7 @@
 //! Opening a byte-level store for any engine, and the in-memory store used when an
 //! engine is not compiled in or cannot open.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use twat_cache_core::{
@@ -9,9 +10,47 @@ use twat_cache_core::{
 use twat_cache_memory::MemoryCache;
 
 /// A store the facade can both use ([`ByteStore`]) and register ([`ManagedCache`]).
-pub(crate) trait Store: ByteStore + ManagedCache {}
+pub(crate) trait Store: ByteStore + ManagedCache {
+    /// This store as the disk engine, when it is one: its typed `get` and `set` decode
+    /// from and encode into the engine's own buffers, which the byte-level [`ByteStore`]
+    /// calls cannot (they hand over an owned copy of the payload).
+    fn into_disk(self: Arc<Self>) -> Option<Arc<Disk>>;
+}
 
-impl<T: ByteStore + ManagedCache> Store for T {}
+impl<T: ByteStore + ManagedCache + Any> Store for T {
+    fn into_disk(self: Arc<Self>) -> Option<Arc<Disk>> {
+        let any: Arc<dyn Any + Send + Sync> = self;
+        any.downcast().ok()
+    }
+}
+
+/// The disk engine, reached by its typed API where the facade can.
+#[cfg(feature = "disk")]
+pub(crate) use twat_cache_disk::DiskCache as Disk;
+
+/// Without the `disk` feature there is no disk engine: this type has no values, so
+/// [`Store::into_disk`] is always `None` and the typed calls below are never made.
+#[cfg(not(feature = "disk"))]
+#[derive(Debug)]
+pub(crate) enum Disk {}
+
+#[cfg(not(feature = "disk"))]
+impl Disk {
+    /// [`DiskCache::name`](https://docs.rs/twat-cache-disk)'s place in this build.
+    pub(crate) fn name(&self) -> &str {
+        match *self {}
+    }
+
+    /// `DiskCache::get`'s place in this build.
+    pub(crate) fn get<K: ?Sized, V>(&self, _key: &K) -> Result<Option<V>, Error> {
+        match *self {}
+    }
+
+    /// `DiskCache::set`'s place in this build.
+    pub(crate) fn set<K: ?Sized, V: ?Sized>(&self, _key: &K, _value: &V) -> Result<(), Error> {
+        match *self {}
+    }
+}
 
 /// How many entries a memory fallback keeps when the persistent engine could not open
 /// (its `maxsize` was in bytes, which does not translate to entries).
@@ -153,7 +192,7 @@ impl ByteStore for MemoryStore {
 
     fn stats(&self) -> Stats {
         let mut stats = self.cache.stats();
-        stats.errors += self.errors.snapshot(0, None).errors;
+        stats.errors += self.errors.errors();
         stats
     }
 

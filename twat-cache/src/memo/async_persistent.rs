@@ -49,15 +49,15 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
             .clone()
     }
 
-    async fn lookup(entry: &Arc<PersistentEntry>, key: &[u8]) -> Option<V> {
+    async fn lookup(entry: &Arc<PersistentEntry>, key: &KeyBuf) -> Option<V> {
         let entry = Arc::clone(entry);
-        let key = key.to_vec();
-        blocking::unblock(move || entry.lookup::<V>(&key)).await
+        let key = key.clone();
+        blocking::unblock(move || entry.lookup::<V>(key.as_bytes())).await
     }
 
-    async fn store(entry: Arc<PersistentEntry>, key: Vec<u8>, value: V) -> V {
+    async fn store(entry: Arc<PersistentEntry>, key: KeyBuf, value: V) -> V {
         blocking::unblock(move || {
-            entry.store_value(&key, &value);
+            entry.store_value(key.as_bytes(), &value);
             value
         })
         .await
@@ -87,7 +87,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
     ) -> Result<V, E> {
         let Some(key) = key else { return run.await };
         let entry = self.entry(make);
-        let Some(key) = entry.full_key(key) else {
+        let Some(key) = entry.arguments(key) else {
             return run.await;
         };
         if let Some(value) = Self::lookup(&entry, &key).await {

@@ -130,7 +130,7 @@ impl<C: ManagedCache> ManagedCache for TypedEntry<C> {
 
     fn stats(&self) -> Stats {
         let mut stats = self.cache.stats();
-        stats.errors += self.errors.snapshot(0, None).errors;
+        stats.errors += self.errors.errors();
         stats
     }
 

@@ -6,7 +6,19 @@
 //! Keys are `Namespace::typed::<V>(name, version) ‖ postcard(arguments)`: the return
 //! type's fingerprint in the namespace means a program whose function now returns
 //! another type never even finds the old entries, and an entry that still fails to
-//! decode is removed, counted and recomputed — never served wrong.
+//! decode is removed, counted and recomputed — never served wrong (core's
+//! [`decode_or_discard`] rule).
+//!
+//! # The hit path
+//!
+//! On the disk engine a hit goes through `DiskCache`'s typed `get`, which builds the key
+//! on the stack and decodes straight from the entry its memory front holds: no key
+//! buffer on the heap and no copy of the payload. That needs the key expressed as a
+//! `Serialize` value under the engine's own namespace (`(name, version)`); [`TypedKey`]
+//! is that value, written by postcard as exactly the bytes the byte-level path uses, so
+//! both paths find each other's entries. Other engines (and `Vec<u8>` values, which take
+//! the raw-bytes path) go through the byte-level [`ByteStore`](twat_cache_core::ByteStore)
+//! calls.
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
@@ -14,13 +26,15 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::ser::{SerializeTuple, Serializer};
 use twat_cache_core::{
-    CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_value, encode_value,
+    CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_or_discard,
+    discard_undecodable, encode_value,
 };
 
 use super::flight::{Flights, Role};
 use super::{bytes, memo_cell_impls, resolve_config};
-use crate::store::{Store, open_store_or_memory};
+use crate::store::{Disk, Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
 pub struct PersistentMemo<V> {
@@ -30,8 +44,15 @@ pub struct PersistentMemo<V> {
 
 /// An open store and the key space of one memoized function.
 pub(super) struct PersistentEntry {
+    /// `Namespace::typed::<V>`: the prefix of every key on the byte-level path.
     namespace: Namespace,
+    /// The end of `namespace`'s prefix after `(name, version)`: the varint of
+    /// `type_fingerprint::<V>()`, which [`TypedKey`] carries.
+    type_tag: Box<[u8]>,
     store: Arc<dyn Store>,
+    /// `store` as the disk engine, when it is one keyed under this entry's name.
+    disk: Option<Arc<Disk>>,
+    /// Keyed by the arguments' bytes alone: the flights are this function's own.
     flights: Flights,
 }
 
@@ -77,22 +98,26 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
     ) -> Result<V, E> {
         let Some(key) = key else { return run() };
         let entry = self.entry(make);
-        let Some(key) = entry.full_key(key) else {
-            return run();
+        let arguments = match &key {
+            Ok(key) => key.as_bytes(),
+            Err(err) => {
+                entry.store.record_error(err);
+                return run();
+            }
         };
-        if let Some(value) = entry.lookup(&key) {
+        if let Some(value) = entry.lookup(arguments) {
             return Ok(value);
         }
-        let _lead = match entry.flights.join(&key) {
+        let _lead = match entry.flights.join(arguments) {
             Role::Lead(guard) => Some(guard),
-            Role::Waited => match entry.lookup(&key) {
+            Role::Waited => match entry.lookup(arguments) {
                 Some(value) => return Ok(value),
                 // The leader failed (its `Err` is not cached): compute here.
                 None => None,
             },
         };
         let value = run()?;
-        entry.store_value(&key, &value);
+        entry.store_value(arguments, &value);
         Ok(value)
     }
 }
@@ -100,69 +125,287 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
 impl PersistentEntry {
     /// Opens the store the configuration names (memory when it cannot), registers it, and
     /// derives the key space from the name, version and the value type.
-    pub(super) fn open<V>(
+    pub(super) fn open<V: 'static>(
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
         fallback_name: &str,
     ) -> Self {
         let config = resolve_config(make, fallback_name);
-        let namespace =
-            Namespace::typed::<V>(config.name().unwrap_or(fallback_name), config.version());
         let store = open_store_or_memory(&config);
         let managed: Arc<dyn ManagedCache> = store.clone();
         twat_cache_core::registry::register(&managed);
+        Self::with_store::<V>(
+            config.name().unwrap_or(fallback_name),
+            config.version(),
+            store,
+        )
+    }
+
+    /// The entry of the cache `name` at `version` for values of type `V` over `store`,
+    /// which was opened from a configuration with this name and version.
+    fn with_store<V: 'static>(name: &str, version: u32, store: Arc<dyn Store>) -> Self {
+        // The disk engine keys on `Namespace::new(its name, version) ‖ postcard(key)`: under
+        // the same name, a `TypedKey` there is this entry's key byte for byte.
+        let disk = Arc::clone(&store)
+            .into_disk()
+            .filter(|disk| disk.name() == name);
+        let namespace = Namespace::typed::<V>(name, version);
+        let untyped = Namespace::new(name, version).prefix().len();
+        let type_tag = namespace.prefix().get(untyped..).unwrap_or_default().into();
         Self {
             namespace,
+            type_tag,
             store,
+            disk,
             flights: Flights::default(),
         }
     }
 
-    /// The namespaced key, or `None` (counted) when the arguments would not encode.
-    pub(super) fn full_key(&self, key: Result<KeyBuf, Error>) -> Option<Vec<u8>> {
-        match key {
-            Ok(key) => Some(self.namespace.key_from_bytes(key.as_bytes())),
-            Err(err) => {
-                self.store.record_error(&err);
-                None
-            }
-        }
+    /// The encoded arguments, or `None` (counted) when they would not encode.
+    pub(super) fn arguments(&self, key: Result<KeyBuf, Error>) -> Option<KeyBuf> {
+        key.map_err(|err| self.store.record_error(&err)).ok()
     }
 
-    /// The decoded value under `key`; failures are counted and read as a miss, and an
-    /// entry that does not decode is removed.
-    pub(super) fn lookup<V: DeserializeOwned + 'static>(&self, key: &[u8]) -> Option<V> {
+    /// The decoded value under the encoded `arguments`; failures are counted and read as
+    /// a miss, and an entry that does not decode is removed.
+    pub(super) fn lookup<V: DeserializeOwned + 'static>(&self, arguments: &[u8]) -> Option<V> {
+        if let Some(disk) = self.typed_disk::<V>() {
+            return disk.get(&self.typed_key(arguments)).unwrap_or_else(|err| {
+                self.store.record_error(&err);
+                None
+            });
+        }
+        let key = self.namespace.key_from_bytes(arguments);
+        let discard = || self.store.delete_bytes(&key);
+        let record = |err: &Error| self.store.record_error(err);
         let found = if bytes::is_byte_buf::<V>() {
             self.store
-                .get_raw_bytes(key)
+                .get_raw_bytes(&key)
                 .map(|raw| raw.and_then(bytes::from_byte_buf::<V>))
         } else {
-            self.store.get_bytes(key).and_then(|payload| match payload {
-                Some(payload) => Ok(Some(decode_value::<V>(&payload)?)),
-                None => Ok(None),
+            self.store.get_bytes(&key).map(|payload| {
+                payload.and_then(|payload| decode_or_discard(&payload, discard, record))
             })
         };
         match found {
             Ok(value) => value,
+            Err(Error::Decode(err)) => {
+                discard_undecodable(err, discard, record);
+                None
+            }
             Err(err) => {
-                self.store.record_error(&err);
-                if matches!(err, Error::Decode(_))
-                    && let Err(err) = self.store.delete_bytes(key)
-                {
-                    self.store.record_error(&err);
-                }
+                record(&err);
                 None
             }
         }
     }
 
-    /// Stores `value` under `key`; a failure is counted, never returned.
-    pub(super) fn store_value<V: Serialize + 'static>(&self, key: &[u8], value: &V) {
-        let stored = match bytes::as_byte_buf(value) {
-            Some(raw) => self.store.set_raw_bytes(key, raw),
-            None => encode_value(value).and_then(|payload| self.store.set_bytes(key, &payload)),
+    /// Stores `value` under the encoded `arguments`; a failure is counted, never returned.
+    pub(super) fn store_value<V: Serialize + 'static>(&self, arguments: &[u8], value: &V) {
+        let stored = if let Some(disk) = self.typed_disk::<V>() {
+            disk.set(&self.typed_key(arguments), value)
+        } else {
+            let key = self.namespace.key_from_bytes(arguments);
+            match bytes::as_byte_buf(value) {
+                Some(raw) => self.store.set_raw_bytes(&key, raw),
+                None => {
+                    encode_value(value).and_then(|payload| self.store.set_bytes(&key, &payload))
+                }
+            }
         };
         if let Err(err) = stored {
             self.store.record_error(&err);
+        }
+    }
+
+    /// The disk engine's typed API, for values of type `V` that go through serde
+    /// (`Vec<u8>` values keep the raw-bytes path).
+    #[inline]
+    fn typed_disk<V: 'static>(&self) -> Option<&Disk> {
+        if bytes::is_byte_buf::<V>() {
+            None
+        } else {
+            self.disk.as_deref()
+        }
+    }
+
+    #[inline]
+    fn typed_key<'a>(&'a self, arguments: &'a [u8]) -> TypedKey<'a> {
+        TypedKey {
+            type_tag: &self.type_tag,
+            arguments,
+        }
+    }
+}
+
+/// The rest of a memoized call's key after the engine's `(name, version)` prefix: the
+/// value type's tag, then the already encoded arguments — written by postcard as exactly
+/// these bytes, so that `Namespace::new(name, version) ‖ TypedKey` is byte for byte
+/// `Namespace::typed::<V>(name, version) ‖ arguments`, the byte-level path's key.
+///
+/// Serde has no call for "these bytes, unframed", so they go out as a tuple of `u8`s:
+/// postcard writes a tuple's elements with nothing around them, and a `u8` as itself.
+/// Only postcard is meant to serialize it.
+struct TypedKey<'a> {
+    type_tag: &'a [u8],
+    arguments: &'a [u8],
+}
+
+impl Serialize for TypedKey<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(self.type_tag.len() + self.arguments.len())?;
+        for byte in self.type_tag.iter().chain(self.arguments) {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twat_cache_core::{ByteStore, CacheConfig};
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn memory_store(name: &str) -> Arc<dyn Store> {
+        let config = CacheConfig::builder().name(name).build().unwrap();
+        Arc::new(MemoryStore::new(&config, false))
+    }
+
+    #[test]
+    fn a_typed_key_is_the_byte_level_key() {
+        let nan = f64::NAN.to_bits().to_le_bytes();
+        let patterns: [&[u8]; 8] = [
+            b"",
+            &[1],
+            &[0xFF; 40],
+            &[0, 128, 255, 3],
+            &nan,
+            &[nan, 1.5_f64.to_bits().to_le_bytes(), nan].concat(),
+            b"sixteen bytes!!!",
+            &(0..=255).collect::<Vec<u8>>(),
+        ];
+        for (name, version) in [("report", 0), ("my_crate::f", 7), ("", 300)] {
+            let store = memory_store("t");
+            let entry = PersistentEntry::with_store::<Vec<String>>(name, version, store);
+            for arguments in patterns {
+                assert_eq!(
+                    Namespace::new(name, version)
+                        .key(&entry.typed_key(arguments))
+                        .unwrap(),
+                    Namespace::typed::<Vec<String>>(name, version).key_from_bytes(arguments),
+                    "{arguments:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_undecodable_entry_is_removed_counted_and_recomputed() {
+        let entry = PersistentEntry::with_store::<u64>("t::undecodable", 0, memory_store("t"));
+        let arguments = KeyBuf::encode(&5_u32).unwrap();
+        let key = entry.namespace.key_from_bytes(arguments.as_bytes());
+        entry.store.set_bytes(&key, &[0xFF; 11]).unwrap();
+        assert_eq!(entry.lookup::<u64>(arguments.as_bytes()), None);
+        assert_eq!(ByteStore::stats(&*entry.store).errors, 1);
+        assert_eq!(entry.store.get_bytes(&key).unwrap(), None);
+        entry.store_value(arguments.as_bytes(), &25_u64);
+        assert_eq!(entry.lookup::<u64>(arguments.as_bytes()), Some(25));
+        assert_eq!(ByteStore::stats(&*entry.store).errors, 1);
+    }
+
+    #[test]
+    fn a_garbled_byte_buffer_is_removed_and_counted() {
+        let entry = PersistentEntry::with_store::<Vec<u8>>("t::raw", 0, memory_store("t"));
+        let arguments = KeyBuf::encode(&1_u8).unwrap();
+        let key = entry.namespace.key_from_bytes(arguments.as_bytes());
+        // Says 9 bytes, holds 2.
+        entry.store.set_bytes(&key, &[9, 1, 2]).unwrap();
+        assert_eq!(entry.lookup::<Vec<u8>>(arguments.as_bytes()), None);
+        assert_eq!(ByteStore::stats(&*entry.store).errors, 1);
+        assert_eq!(entry.store.get_bytes(&key).unwrap(), None);
+    }
+
+    #[cfg(feature = "disk")]
+    mod disk {
+        use twat_cache_disk::{DiskCache, DiskOptions};
+
+        use super::*;
+
+        fn disk_store(root: &std::path::Path, name: &str) -> Arc<dyn Store> {
+            let config = CacheConfig::builder()
+                .name(name)
+                .version(3)
+                .build()
+                .unwrap();
+            let options = DiskOptions {
+                root: Some(root.to_path_buf()),
+                ..DiskOptions::default()
+            };
+            Arc::new(DiskCache::open_with(&config, &options).unwrap())
+        }
+
+        #[test]
+        fn the_direct_and_byte_level_paths_share_entries() {
+            let root = tempfile::tempdir().unwrap();
+            let store = disk_store(root.path(), "t::shared");
+            let direct = PersistentEntry::with_store::<String>("t::shared", 3, Arc::clone(&store));
+            assert!(direct.disk.is_some());
+            let bytes = PersistentEntry {
+                disk: None,
+                ..PersistentEntry::with_store::<String>("t::shared", 3, store)
+            };
+            let first = KeyBuf::encode(&("a", 1_u8)).unwrap();
+            let second = KeyBuf::encode(&"x".repeat(200)).unwrap();
+            direct.store_value(first.as_bytes(), &"one".to_owned());
+            bytes.store_value(second.as_bytes(), &"two".to_owned());
+            assert_eq!(
+                bytes.lookup::<String>(first.as_bytes()).as_deref(),
+                Some("one")
+            );
+            assert_eq!(
+                direct.lookup::<String>(second.as_bytes()).as_deref(),
+                Some("two")
+            );
+            assert_eq!(
+                direct.lookup::<String>(first.as_bytes()).as_deref(),
+                Some("one")
+            );
+            // Another value type is another key space, on either path.
+            let other =
+                PersistentEntry::with_store::<u64>("t::shared", 3, Arc::clone(&direct.store));
+            assert_eq!(other.lookup::<u64>(first.as_bytes()), None);
+            assert_eq!(ByteStore::stats(&*direct.store).errors, 0);
+        }
+
+        #[test]
+        fn an_undecodable_entry_on_the_direct_path_is_a_counted_miss() {
+            let root = tempfile::tempdir().unwrap();
+            let entry = PersistentEntry::with_store::<(u32, String)>(
+                "t::garbled",
+                3,
+                disk_store(root.path(), "t::garbled"),
+            );
+            let arguments = KeyBuf::encode(&9_u64).unwrap();
+            let key = entry.namespace.key_from_bytes(arguments.as_bytes());
+            entry.store.set_bytes(&key, &[0xFF; 5]).unwrap();
+            assert_eq!(entry.lookup::<(u32, String)>(arguments.as_bytes()), None);
+            assert_eq!(ByteStore::stats(&*entry.store).errors, 1);
+            assert_eq!(entry.store.get_bytes(&key).unwrap(), None);
+        }
+
+        #[test]
+        fn a_disk_store_under_another_name_takes_the_byte_level_path() {
+            let root = tempfile::tempdir().unwrap();
+            let entry = PersistentEntry::with_store::<u8>(
+                "t::mine",
+                3,
+                disk_store(root.path(), "t::other"),
+            );
+            assert!(entry.disk.is_none());
+            let arguments = KeyBuf::encode(&()).unwrap();
+            entry.store_value(arguments.as_bytes(), &4_u8);
+            assert_eq!(entry.lookup::<u8>(arguments.as_bytes()), Some(4));
         }
     }
 }
