@@ -1,18 +1,8 @@
 #![doc = include_str!("../README.md")]
-//!
-//! # Features
-//!
-//! | feature | default | brings |
-//! |---|---|---|
-//! | `memory` | yes | the in-memory engine (`twat-cache-memory`); always compiled in, since every engine falls back to it |
-//! | `macros` | yes | the attribute macros (`twat-cache-macros`): `#[mcache]`, `#[ucache]`, and with their engines `#[bcache]` (`disk`), `#[fcache]` (`file`), `#[acache]` (`async`) |
-//! | `disk` | no | the persistent engine on fjall (`twat-cache-disk`) |
-//! | `file` | no | the content-addressed engine on cacache (`twat-cache-file`) |
-//! | `async` | no | the async engine (`twat-cache-async`) |
-//! | `redis` | no | the Redis tier (`twat-cache-redis`): `EngineKind::Redis`, `engine = "redis"` |
-//! | `full` | no | all of the above |
-//!
-//! A user who wants one engine only can depend on that engine crate alone.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The README ends with its "Feature flags" section; the list itself is generated from
+// the `##` comments of this crate's `Cargo.toml`.
+#![doc = document_features::document_features!()]
 
 mod context;
 mod memo;
@@ -29,24 +19,32 @@ pub use twat_cache_core::{
 pub use twat_cache_memory::MemoryCache;
 
 #[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use twat_cache_async::AsyncCache;
 #[cfg(feature = "disk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
 pub use twat_cache_disk::DiskCache;
 #[cfg(feature = "file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file")))]
 pub use twat_cache_file::FileCache;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use twat_cache_redis::{RedisCache, RedisOptions};
 
 #[cfg(all(feature = "macros", feature = "async"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "async"))))]
 #[doc(inline)]
 pub use twat_cache_macros::acache;
 #[cfg(all(feature = "macros", feature = "disk"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "disk"))))]
 #[doc(inline)]
 pub use twat_cache_macros::bcache;
 #[cfg(all(feature = "macros", feature = "file"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "file"))))]
 #[doc(inline)]
 pub use twat_cache_macros::fcache;
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 pub use twat_cache_macros::{mcache, ucache};
 

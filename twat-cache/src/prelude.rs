@@ -6,10 +6,14 @@ pub use crate::{
 };
 
 #[cfg(all(feature = "macros", feature = "async"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "async"))))]
 pub use crate::acache;
 #[cfg(all(feature = "macros", feature = "disk"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "disk"))))]
 pub use crate::bcache;
 #[cfg(all(feature = "macros", feature = "file"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "file"))))]
 pub use crate::fcache;
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use crate::{mcache, ucache};

@@ -8,12 +8,14 @@ use std::path::Path;
 use xshell::cmd;
 
 use crate::crates::{Published, published_in_order};
+
+mod modules;
 use crate::{root_shell, run_step, workspace_root};
 
 /// The one source file allowed to lift the workspace's `unsafe_code = "deny"` (a
 /// `lock_api::RawRwLock`; its module docs give the safety argument). Any other file that
 /// names `unsafe_code` is a lint problem, so a new exception is a reviewed change here.
-const UNSAFE_ALLOWED_IN: &str = "twat-cache-memory/src/striped.rs";
+const UNSAFE_ALLOWED_IN: &str = "twat-cache-shard/src/striped.rs";
 
 /// The facade is the crate people depend on: all of its README is "use this crate alone",
 /// so it needs no section saying so.
@@ -54,6 +56,15 @@ impl Lint {
                 "cargo doc (-D warnings)",
                 cmd!(sh, "cargo doc --workspace --no-deps --all-features")
                     .env("RUSTDOCFLAGS", "-D warnings"),
+            ),
+            (
+                "cargo doc as docs.rs builds it (--cfg docsrs)",
+                cmd!(
+                    sh,
+                    "cargo doc -p twat-cache -p twat-cache-core --no-deps --all-features"
+                )
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings"),
             ),
         ];
         for (label, command) in &steps {
@@ -104,6 +115,40 @@ fn crate_problems(root: &Path, krate: &Published) -> Vec<String> {
         let relative = relative.to_string_lossy().replace('\\', "/");
         let text = std::fs::read_to_string(&source).unwrap_or_default();
         problems.extend(unsafe_problem(&relative, &text));
+        problems.extend(feature_badge_problems(&relative, &text));
+    }
+    problems.extend(
+        modules::import_cycles(&modules::read_modules(&dir.join("src")))
+            .into_iter()
+            .map(|cycle| format!("{name}: modules import each other: {cycle}")),
+    );
+    problems
+}
+
+/// A public item behind a Cargo feature (`#[cfg(feature = …)]` or `#[cfg(all(feature …`
+/// followed, through its other attributes, by a `pub` item) must carry
+/// `#[cfg_attr(docsrs, doc(cfg(…)))]`, so that docs.rs, which builds with every feature,
+/// shows which feature it needs.
+fn feature_badge_problems(relative: &str, text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut problems = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if !(line.starts_with("#[cfg(feature") || line.starts_with("#[cfg(all(feature")) {
+            continue;
+        }
+        let attributes: Vec<&&str> = lines[index + 1..]
+            .iter()
+            .take_while(|line| line.starts_with("#["))
+            .collect();
+        let item = lines.get(index + 1 + attributes.len());
+        let public = item.is_some_and(|item| item.starts_with("pub ") || item.starts_with("pub("));
+        let public = public && !item.is_some_and(|item| item.starts_with("pub(crate)"));
+        if public && !attributes.iter().any(|line| line.contains("doc(cfg(")) {
+            problems.push(format!(
+                "{relative}:{}: a feature-gated public item without `#[cfg_attr(docsrs, doc(cfg(...)))]` (docs.rs would not show its feature)",
+                index + 1
+            ));
+        }
     }
     problems
 }
@@ -211,6 +256,16 @@ mod tests {
     fn the_workspace_passes_the_crate_checks() {
         let problems = crate_doc_problems(&workspace_root());
         assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn feature_gated_public_items_need_a_badge() {
+        let bare = "#[cfg(feature = \"disk\")]\n#[doc(inline)]\npub use disk::DiskCache;\n";
+        assert_eq!(feature_badge_problems("lib.rs", bare).len(), 1);
+        let badged = "#[cfg(feature = \"disk\")]\n#[cfg_attr(docsrs, doc(cfg(feature = \"disk\")))]\npub use disk::DiskCache;\n";
+        assert!(feature_badge_problems("lib.rs", badged).is_empty());
+        let private = "#[cfg(feature = \"disk\")]\nfn open_disk() {}\n#[cfg(feature = \"disk\")]\npub(crate) fn f() {}\n";
+        assert!(feature_badge_problems("store.rs", private).is_empty());
     }
 
     #[test]
