@@ -21,28 +21,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::Semaphore;
 use twat_cache_async::AsyncCache;
+use twat_cache_benches::{uniform_keys, value};
 use twat_cache_core::{CacheConfig, KeyBuf};
 
 const KEYS: usize = 10_000;
 const AWAITERS: usize = 1000;
 
-/// The cached computation: a 32-byte `String`.
-fn value(id: u64) -> String {
-    format!("{id:032}")
-}
-
 /// 10 000 distinct ids in a seeded random order (visited cyclically).
 fn workload() -> Vec<u64> {
-    let mut rng = SmallRng::seed_from_u64(0x7a7_ca5e);
-    let mut ids: Vec<u64> = (0..KEYS).map(|_| rng.random::<u64>() >> 8).collect();
-    ids.shuffle(&mut rng);
-    ids
+    uniform_keys(KEYS)
 }
 
 fn config() -> CacheConfig {

@@ -30,16 +30,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cached::proc_macro::cached;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
 use twat_cache::{bcache, fcache, mcache};
+use twat_cache_benches::{uniform_keys, value};
 
-const KEYS: u64 = 10_000;
-
-fn value(id: u64) -> String {
-    format!("{id:032}")
-}
+const KEYS: usize = 10_000;
 
 #[mcache(maxsize = 10_000, name = "bench::mcache_hit")]
 fn mcache_hit(id: u64) -> String {
@@ -96,9 +90,7 @@ fn payload(len: usize) -> Vec<u8> {
 }
 
 fn ids() -> Vec<u64> {
-    let mut ids: Vec<u64> = (0..KEYS).collect();
-    ids.shuffle(&mut SmallRng::seed_from_u64(0x7a7_ca5e));
-    ids
+    uniform_keys(KEYS)
 }
 
 fn memory(c: &mut Criterion) {
@@ -214,30 +206,19 @@ fn persistent(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("macros/bcache hit");
     group.throughput(Throughput::Elements(1));
-    for id in 0..KEYS {
+    let ids = ids();
+    for &id in &ids {
         bcache_hit(id);
     }
-    let mut id = 0;
+    let mut keys = ids.iter().copied().cycle();
     group.bench_function("#[bcache] 100 bytes, hot", |b| {
-        b.iter(|| {
-            id = (id + 7919) % KEYS;
-            bcache_hit(black_box(id))
-        });
+        b.iter(|| bcache_hit(black_box(keys.next().unwrap_or(0))));
     });
     group.finish();
 }
 
 fn main() {
-    if std::env::var_os("TWAT_CACHE_DIR").is_none() {
-        let root = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(std::env::args_os().skip(1))
-            .env("TWAT_CACHE_DIR", root.path())
-            .status()
-            .unwrap();
-        drop(root);
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    twat_cache_benches::in_temporary_cache_root();
     let mut criterion = Criterion::default().configure_from_args();
     memory(&mut criterion);
     persistent(&mut criterion);

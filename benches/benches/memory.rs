@@ -1,7 +1,9 @@
 //! The memory engine against a plain `HashMap`, `cached`'s `#[cached]`, mini-moka, moka
 //! (its `future` cache, the feature the workspace enables)
 //! and quick_cache: hits (one and two threads) and misses, on a seeded workload of
-//! 10 000 `u64` ids mapping to 32-byte `String`s, visited in random order.
+//! 10 000 `u64` ids mapping to 32-byte `String`s, visited in random order (the shared
+//! uniform stream of `benches/src/lib.rs`); and mixed traffic through a cache a tenth of
+//! the key space, on the shared Zipf stream (`memory/zipf`).
 //!
 //! Our cache is driven as `#[mcache]` drives it: for a `u64` argument the key is the
 //! argument tuple itself (`MemoryCache<(u64,), String>`, rows "u64 key"); for arguments
@@ -24,25 +26,15 @@ use std::time::Duration;
 
 use cached::proc_macro::cached;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use twat_cache_benches::{uniform_keys, value, zipf_keys};
 use twat_cache_core::{CacheConfig, KeyBuf, Policy};
 use twat_cache_memory::MemoryCache;
 
 const KEYS: usize = 10_000;
 
-/// The cached computation: a 32-byte `String`.
-fn value(id: u64) -> String {
-    format!("{id:032}")
-}
-
 /// 10 000 distinct ids in a seeded random order (visited cyclically).
 fn workload() -> Vec<u64> {
-    let mut rng = SmallRng::seed_from_u64(0x7a7_ca5e);
-    let mut ids: Vec<u64> = (0..KEYS).map(|_| rng.random::<u64>() >> 8).collect();
-    ids.shuffle(&mut rng);
-    ids
+    uniform_keys(KEYS)
 }
 
 #[cached(max_size = 10_000)]
@@ -237,11 +229,48 @@ fn misses(c: &mut Criterion) {
     group.finish();
 }
 
+/// Skewed traffic through a bounded cache: each operation is `get_or_insert_with` on the
+/// next request of a Zipf(0.9) stream over 100 000 keys, with room for 10 000 (10 %), so
+/// the time per operation folds in how often each policy misses (a miss computes the
+/// 32-byte value and inserts it). Every cache starts cold and stays warm across
+/// iterations: criterion's many passes over the stream measure the steady state.
+fn zipf(c: &mut Criterion) {
+    const CAPACITY: usize = 10_000;
+    let stream = zipf_keys(1_000_000, 100_000, 0.9);
+    let mut group = c.benchmark_group("memory/zipf");
+    group.throughput(Throughput::Elements(1));
+    let typed = ours(CAPACITY as u64);
+    let mut keys = cycle(&stream, 0);
+    group.bench_function("twat-cache-memory LRU (u64 key)", |b| {
+        b.iter(|| {
+            let id = black_box(keys.next().unwrap_or(0));
+            ours_typed_call(&typed, id)
+        });
+    });
+    let quick = quick_cache::sync::Cache::new(CAPACITY);
+    let mut keys = cycle(&stream, 0);
+    group.bench_function("quick_cache get_or_insert_with", |b| {
+        b.iter(|| {
+            let id = black_box(keys.next().unwrap_or(0));
+            quick.get_or_insert_with(&id, || Ok::<_, ()>(value(id)))
+        });
+    });
+    let moka = moka::future::Cache::new(CAPACITY as u64);
+    let mut keys = cycle(&stream, 0);
+    group.bench_function("moka::future get_with (polled once)", |b| {
+        b.iter(|| {
+            let id = black_box(keys.next().unwrap_or(0));
+            ready(moka.get_with(id, async move { value(id) }))
+        });
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = hits, misses
+    targets = hits, misses, zipf
 }
 criterion_main!(benches);

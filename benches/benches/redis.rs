@@ -34,16 +34,12 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use twat_cache_benches::shuffled_keys;
+use twat_cache_benches::{uniform_keys, value};
 use twat_cache_core::{CacheConfig, KeyBuf, Policy};
 use twat_cache_memory::MemoryCache;
 use twat_cache_redis::{RedisCache, RedisOptions};
 
 const KEYS: u64 = 1_000;
-
-fn value(id: u64) -> String {
-    format!("{id:032}")
-}
 
 struct Server {
     child: Child,
@@ -144,7 +140,7 @@ fn setup() -> Option<Setup> {
     while !ours_l1.is_front_live() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let ids = shuffled_keys(KEYS);
+    let ids = uniform_keys(usize::try_from(KEYS).unwrap());
     let mut raw = raw_connection(&url);
     let mut raw_keys = Vec::new();
     for &id in &ids {
