@@ -303,10 +303,7 @@ impl RedisCache {
         let mut buffer = KEY_BUFFER.take();
         buffer.clear();
         buffer.extend_from_slice(self.namespace.prefix());
-        let buffer = postcard::to_extend(key, buffer).map_err(|err| Error::Encode {
-            what: "key",
-            reason: err.to_string(),
-        })?;
+        let buffer = postcard::to_extend(key, buffer).map_err(Error::unencodable_key)?;
         let result = with(&buffer);
         KEY_BUFFER.set(buffer);
         Ok(result)
