@@ -19,7 +19,7 @@
 //! # Naming benchmarks: ours and baselines
 //!
 //! The report tells twat-cache's benchmarks from the baselines by their ids
-//! ([`NAMING_CONVENTION`], implemented by [`report::kind_of`]). Bench authors: start the id
+//! ([`report::NAMING_CONVENTION`], implemented by [`report::kind_of`]). Bench authors: start the id
 //! of a twat-cache benchmark with `ours` or `twat-cache`, and the id of a baseline with
 //! the name of what it measures (`HashMap`, `#[cached`, `mini-moka`, `moka`,
 //! `quick_cache`, `fjall`, `std_fs`, `cacache`, `tokio`, `raw`) or `baseline`; a floor
@@ -54,15 +54,6 @@ const QUICK_ARGS: &[&str] = &[
     "--nresamples",
     "10000",
 ];
-
-/// How benchmark ids are classified, as the report header states it.
-pub(crate) const NAMING_CONVENTION: &str = "A row is **ours** if its id starts with `ours`, \
-    `twat-cache`/`twat_cache`, a twat-cache type (`MemoryCache`, `DiskCache`, `FileCache`, \
-    `AsyncCache`) or attribute (`mcache`, `#[mcache` …); it is a **baseline** if its id starts \
-    with `baseline`, `raw`, `std`, `HashMap`, `#[cached`/`cached`, `mini-moka`, `moka`, \
-    `quick_cache`, `fjall`, `cacache`, `tokio` or `the computation`, or contains `floor` or \
-    `alone` (a floor: `tokio_semaphore_floor`, `keybuf_encode_alone`); any \
-    other id is one of our operations (`get_raw`, `first_hit`) and counts as ours.";
 
 /// The `bench` command.
 #[derive(Debug)]

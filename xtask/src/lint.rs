@@ -109,7 +109,7 @@ fn crate_problems(root: &Path, krate: &Published) -> Vec<String> {
         Err(err) => problems.push(format!("{name}: cannot read src/lib.rs: {err}")),
     }
     let mut sources = Vec::new();
-    rust_sources(&dir.join("src"), &mut sources);
+    modules::rust_sources(&dir.join("src"), &mut sources);
     for source in sources {
         let relative = source.strip_prefix(root).unwrap_or(&source);
         let relative = relative.to_string_lossy().replace('\\', "/");
@@ -151,21 +151,6 @@ fn feature_badge_problems(relative: &str, text: &str) -> Vec<String> {
         }
     }
     problems
-}
-
-/// Every `.rs` file under `dir`, recursively (none if it cannot be read).
-fn rust_sources(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_sources(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// A source file other than [`UNSAFE_ALLOWED_IN`] that mentions `unsafe_code` (to allow
@@ -266,6 +251,17 @@ mod tests {
         assert!(feature_badge_problems("lib.rs", badged).is_empty());
         let private = "#[cfg(feature = \"disk\")]\nfn open_disk() {}\n#[cfg(feature = \"disk\")]\npub(crate) fn f() {}\n";
         assert!(feature_badge_problems("store.rs", private).is_empty());
+    }
+
+    /// The unpublished crates (automation, benches, examples) keep the module rule too.
+    #[test]
+    fn unpublished_crates_have_no_import_cycles() {
+        for src in ["xtask/src", "benches/src", "examples/src"] {
+            let modules = modules::read_modules(&workspace_root().join(src));
+            assert!(!modules.is_empty(), "{src} has no modules");
+            let cycles = modules::import_cycles(&modules);
+            assert!(cycles.is_empty(), "{src}: {cycles:#?}");
+        }
     }
 
     #[test]

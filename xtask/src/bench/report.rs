@@ -2,8 +2,16 @@
 
 use std::fmt::Write as _;
 
-use super::NAMING_CONVENTION;
 use super::criterion::Measurement;
+
+/// How benchmark ids are classified, as the report header states it.
+pub(crate) const NAMING_CONVENTION: &str = "A row is **ours** if its id starts with `ours`, \
+    `twat-cache`/`twat_cache`, a twat-cache type (`MemoryCache`, `DiskCache`, `FileCache`, \
+    `AsyncCache`) or attribute (`mcache`, `#[mcache` …); it is a **baseline** if its id starts \
+    with `baseline`, `raw`, `std`, `HashMap`, `#[cached`/`cached`, `mini-moka`, `moka`, \
+    `quick_cache`, `fjall`, `cacache`, `tokio` or `the computation`, or contains `floor` or \
+    `alone` (a floor: `tokio_semaphore_floor`, `keybuf_encode_alone`); any \
+    other id is one of our operations (`get_raw`, `first_hit`) and counts as ours.";
 
 /// Whose implementation a benchmark measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,9 +8,9 @@
 //! are left out: the crate root (`lib.rs` declares and re-exports everything), and a
 //! module re-exporting its own children (`pub use child::X` in `child`'s parent).
 //!
-//! A rough reader, not a Rust parser: comments are dropped line by line and paths are
-//! read from `crate::` / `super::` / `self::` / child-name tokens. It errs on the side of
-//! seeing an import (a path in a string counts), which can only make the check stricter.
+//! A rough reader, not a Rust parser: comments and the contents of string literals are
+//! dropped, and paths are read from `crate::` / `super::` / `self::` / child-name tokens.
+//! Where it is unsure it sees an import, which can only make the check stricter.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -21,7 +21,7 @@ type ModulePath = Vec<String>;
 /// The module paths of every `.rs` file under `src` (relative to it), with their text.
 pub(crate) fn read_modules(src: &Path) -> BTreeMap<ModulePath, String> {
     let mut files = Vec::new();
-    super::rust_sources(src, &mut files);
+    rust_sources(src, &mut files);
     files
         .into_iter()
         .filter_map(|file| {
@@ -42,6 +42,21 @@ pub(crate) fn read_modules(src: &Path) -> BTreeMap<ModulePath, String> {
             Some((path, std::fs::read_to_string(&file).ok()?))
         })
         .collect()
+}
+
+/// Every `.rs` file under `dir`, recursively (none if it cannot be read).
+pub(crate) fn rust_sources(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_sources(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path);
+        }
+    }
 }
 
 /// Every import cycle among `modules`, each as `a -> b -> … -> a` (empty when none).
@@ -99,7 +114,7 @@ fn imports(module: &ModulePath, text: &str, known: &BTreeSet<&ModulePath>) -> BT
     let mut found = BTreeSet::new();
     for statement in statements(&code) {
         let reexport = statement.is_use && statement.text.starts_with("pub");
-        for path in paths_in(&statement) {
+        for path in paths_in(&statement, &children) {
             let Some(target) = resolve(module, &path, &children) else {
                 continue;
             };
@@ -118,16 +133,72 @@ fn imports(module: &ModulePath, text: &str, known: &BTreeSet<&ModulePath>) -> BT
     found
 }
 
-/// `text` without `//` comments (doc comments included) and without its unit tests (a
+/// `text` without comments (`//` to the end of the line, doc comments included), with
+/// string literals emptied (`"…"` becomes `""`), and without its unit tests (a
 /// `#[cfg(test)] mod` at the bottom, whose `super` is this module, not its parent).
 fn strip_comments(text: &str) -> String {
-    let text = text
-        .find("#[cfg(test)]\nmod ")
-        .map_or(text, |at| &text[..at]);
-    text.lines()
-        .map(|line| line.find("//").map_or(line, |at| &line[..at]))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let text = test_module_start(text).map_or(text, |at| &text[..at]);
+    let mut code = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for skipped in chars.by_ref() {
+                    if skipped == '\n' {
+                        code.push('\n');
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                code.push_str("\"\"");
+                let mut escaped = false;
+                for inside in chars.by_ref() {
+                    match inside {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            // a character literal holding a quote: `'"'` or `'\''`
+            '\'' => {
+                code.push(c);
+                let mut lookahead = chars.clone();
+                let literal = match (lookahead.next(), lookahead.next(), lookahead.next()) {
+                    (Some('"'), Some('\''), _) => 2,
+                    (Some('\\'), Some(_), Some('\'')) => 3,
+                    _ => 0,
+                };
+                for _ in 0..literal {
+                    chars.next();
+                }
+            }
+            _ => code.push(c),
+        }
+    }
+    code
+}
+
+/// Where the file's test modules begin: the first `#[cfg(test)]` line followed by a `mod`
+/// (tests and test fixtures sit at the bottom of a module, per the house style).
+fn test_module_start(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    let mut lines = text.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        if line.trim() == "#[cfg(test)]"
+            && lines.peek().is_some_and(|next| {
+                let next = next.trim_start();
+                ["mod ", "pub mod ", "pub(crate) mod ", "pub(super) mod "]
+                    .iter()
+                    .any(|prefix| next.starts_with(prefix))
+            })
+        {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// One piece of code: a whole `use` statement, or a run of code up to a `;`, `{` or `}`.
@@ -164,9 +235,10 @@ fn statements(code: &str) -> Vec<Statement<'_>> {
     pieces
 }
 
-/// The paths a statement names: `crate::…`, `super::…`, `self::…` and, in `use`
-/// statements, relative paths (`child::X`), each as segments; braces in `use` expand.
-fn paths_in(statement: &Statement<'_>) -> Vec<Vec<String>> {
+/// The paths a statement names: `crate::…`, `super::…`, `self::…` and relative paths
+/// into a child module (`child::X`, in `use` statements and in code), each as segments;
+/// braces in `use` expand.
+fn paths_in(statement: &Statement<'_>, children: &[&String]) -> Vec<Vec<String>> {
     let mut paths = Vec::new();
     if statement.is_use {
         let text = statement.text;
@@ -177,14 +249,18 @@ fn paths_in(statement: &Statement<'_>) -> Vec<Vec<String>> {
         return paths;
     }
     let statement = statement.text;
-    for anchor in ["crate::", "super::", "self::"] {
+    let child_anchors: Vec<String> = children.iter().map(|child| format!("{child}::")).collect();
+    let anchors = ["crate::", "super::", "self::"]
+        .into_iter()
+        .chain(child_anchors.iter().map(String::as_str));
+    for anchor in anchors {
         let mut from = 0;
         while let Some(found) = statement[from..].find(anchor) {
             let start = from + found;
             let preceded = statement[..start]
                 .chars()
                 .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == ':');
             let end = statement[start..]
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                 .map_or(statement.len(), |len| start + len);
@@ -330,6 +406,52 @@ mod tests {
             ("memo::flight", "use super::key;"),
         ]));
         assert_eq!(found, ["memo -> memo::flight -> memo"]);
+    }
+
+    #[test]
+    fn a_parent_calling_into_its_child_counts() {
+        let found = import_cycles(&modules(&[
+            ("", "mod bench;"),
+            (
+                "bench",
+                "mod report;\npub const NAMES: &str = \"\";\nfn run() { report::write(); }",
+            ),
+            ("bench::report", "use super::NAMES;\npub fn write() {}"),
+        ]));
+        assert_eq!(found, ["bench -> bench::report -> bench"]);
+        // `other::report::x` is not this module's child
+        let found = import_cycles(&modules(&[
+            ("", "mod bench;"),
+            ("bench", "mod report;\nfn run() { other::report::write(); }"),
+            ("bench::report", "use super::NAMES;"),
+        ]));
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn test_modules_and_fixtures_do_not_count() {
+        let found = import_cycles(&modules(&[
+            ("", "mod bench;"),
+            ("bench", "mod report;\nuse report::Row;"),
+            (
+                "bench::report",
+                "pub struct Row;\n#[cfg(test)]\npub(crate) mod fixtures {\n    use super::*;\n    use crate::bench::X;\n}\n",
+            ),
+        ]));
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn strings_do_not_count() {
+        let found = import_cycles(&modules(&[
+            ("", "mod a; mod b;"),
+            ("a", "use crate::b::B;"),
+            (
+                "b",
+                "const ANCHORS: [&str; 2] = [\"super::\", \"crate::a::\\\"x\"];\nconst Q: char = '\"';\nfn f() -> &'static str { \"a::\" }",
+            ),
+        ]));
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
