@@ -295,5 +295,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         total.misses,
         total.hit_ratio() * 100.0
     );
+
+    // What `twat-cache list` prints for this root (the command's library function).
+    println!("\n== twat-cache list ({}) ==", root.display());
+    let caches = twat_cache_cli::list_caches(&twat_cache_cli::CacheRoot::at(&root))?;
+    print!(
+        "{}",
+        twat_cache_cli::render_list(&caches, std::time::SystemTime::now())
+    );
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, KeyspaceCreateOptions};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use twat_cache_core::Error;
 
 use crate::store::{Store, fjall_error};
@@ -77,6 +77,17 @@ impl Folder {
         &self.path
     }
 
+    /// The folder's fjall database; `None` for the in-memory fallback.
+    pub(crate) const fn database(&self) -> Option<&Database> {
+        self.database.as_ref()
+    }
+
+    /// Locks the folder's table of live caches (no cache of this process opens a
+    /// keyspace here while the guard lives), for `inspect`.
+    pub(crate) fn lock_tenants(&self) -> TenantsGuard<'_> {
+        TenantsGuard(self.tenants.lock())
+    }
+
     /// Whether this folder is the in-memory fallback (another process holds the lock).
     pub(crate) const fn is_fallback(&self) -> bool {
         self.database.is_none()
@@ -124,6 +135,16 @@ impl Folder {
         let erased: Arc<dyn Any + Send + Sync> = Arc::clone(&tenant) as _;
         tenants.insert(keyspace.to_owned(), Arc::downgrade(&erased));
         Ok(tenant)
+    }
+}
+
+/// The locked table of a folder's live caches, from [`Folder::lock_tenants`].
+pub(crate) struct TenantsGuard<'a>(MutexGuard<'a, HashMap<String, Weak<dyn Any + Send + Sync>>>);
+
+impl TenantsGuard<'_> {
+    /// Whether a cache of this process is open on the folder.
+    pub(crate) fn has_live(&self) -> bool {
+        self.0.values().any(|tenant| tenant.strong_count() > 0)
     }
 }
 

@@ -5,6 +5,7 @@ mod engine;
 mod folder;
 mod front;
 mod index;
+pub mod inspect;
 mod options;
 mod store;
 mod stripes;

@@ -93,7 +93,16 @@ pub(crate) fn read(
     record: &IndexRecord,
     digest: &Digest,
 ) -> Result<ContentRead, Error> {
-    let suffix = digest.as_bytes();
+    read_with_suffix(layout, record, digest.as_bytes())
+}
+
+/// [`read`] for a key digest known only as its bytes (the index file's name, to
+/// `inspect`).
+pub(crate) fn read_with_suffix(
+    layout: &Layout,
+    record: &IndexRecord,
+    suffix: &[u8],
+) -> Result<ContentRead, Error> {
     let Some(total) = usize::try_from(record.stored_len)
         .ok()
         .and_then(|len| len.checked_add(suffix.len()))

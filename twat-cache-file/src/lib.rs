@@ -5,6 +5,7 @@ mod checksum;
 mod compression;
 mod content;
 mod engine;
+pub mod inspect;
 mod layout;
 mod options;
 mod record;

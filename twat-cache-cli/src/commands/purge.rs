@@ -1,0 +1,110 @@
+//! `twat-cache purge NAME… [--older-than 7d] [--expired] [--larger-than 100MiB]`:
+//! removes the entries that match any of the given rules.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::context::{Context, Outcome};
+use crate::error::CliError;
+use crate::output::{Format, spinner, write_json};
+use crate::removal::{EntryFacts, Removed, remove_where, render_removed};
+use crate::summary::FolderEngine;
+use crate::targets::resolve_targets;
+
+/// Arguments of `twat-cache purge`. An entry is removed when it matches any rule given.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("rules")
+        .required(true)
+        .multiple(true)
+        .args(["older_than", "expired", "larger_than"])
+))]
+pub(crate) struct PurgeArgs {
+    /// Caches to purge (names or folder names).
+    #[arg(required = true)]
+    pub(crate) names: Vec<String>,
+    /// Entries not used (written or read) for this long: `7d`, `12h`, `90min`. File
+    /// engine only: the disk engine keeps no time per entry.
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub(crate) older_than: Option<Duration>,
+    /// Entries whose time-to-live has passed.
+    #[arg(long)]
+    pub(crate) expired: bool,
+    /// Entries larger than this: `100MiB`, `2GB`, `4096`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) larger_than: Option<u64>,
+}
+
+/// The JSON form: `{"root", "caches": [Removed…]}`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    root: &'a std::path::Path,
+    caches: &'a [Removed],
+}
+
+/// Purges the caches and prints what it removed; [`Outcome::Problems`] when a cache was
+/// held by another process (and so left alone).
+///
+/// # Errors
+///
+/// [`CliError::Usage`] for a NAME that is not a cache folder or `--older-than` on a disk
+/// cache (checked before anything is removed), [`CliError::Cache`] when a folder cannot
+/// be read or written, [`CliError::Output`] when stdout cannot be written.
+pub(crate) fn run(
+    args: &PurgeArgs,
+    context: &Context,
+    out: &mut dyn Write,
+) -> Result<Outcome, CliError> {
+    let targets = resolve_targets(&context.root, &args.names)?;
+    if args.older_than.is_some()
+        && let Some(target) = targets.iter().find(|t| t.engine == FolderEngine::Disk)
+    {
+        return Err(CliError::usage(format!(
+            "--older-than cannot apply to {}: the disk engine keeps no time per entry (use --expired or --larger-than)",
+            target.name
+        )));
+    }
+    let cutoff = args.older_than.map(|age| {
+        SystemTime::now()
+            .checked_sub(age)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    });
+    let rule = |facts: &EntryFacts| {
+        (args.expired && facts.expired)
+            || args.larger_than.is_some_and(|limit| facts.size > limit)
+            || cutoff
+                .zip(facts.last_used)
+                .is_some_and(|(cutoff, used)| used < cutoff)
+    };
+    let progress = spinner("entries looked at");
+    let mut results = Vec::new();
+    for target in &targets {
+        results.push(remove_where(target, &rule, &|| progress.inc(1))?);
+    }
+    progress.finish_and_clear();
+    match context.format {
+        Format::Json => write_json(
+            out,
+            &Report {
+                root: context.root.path(),
+                caches: &results,
+            },
+        )?,
+        Format::Table => write!(out, "{}", render_removed(&results))?,
+    }
+    Ok(if results.iter().any(|result| result.in_use) {
+        Outcome::Problems
+    } else {
+        Outcome::Sound
+    })
+}
+
+/// A size such as `100MiB`, `1.5 GB` or `4096` (bytes).
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|err| format!("{text:?} is not a size like 100MiB or 4096 ({err})"))
+}
