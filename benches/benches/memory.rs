@@ -1,6 +1,6 @@
-//! The memory engine against a plain `HashMap`, `cached`'s `#[cached]`, mini-moka, moka
-//! (its `future` cache, the feature the workspace enables)
-//! and quick_cache: hits (one and two threads) and misses, on a seeded workload of
+//! The memory engine (its default exact LRU and its W-TinyLFU, rows "tinylfu") against a
+//! plain `HashMap`, `cached`'s `#[cached]`, moka (its `sync` and `future` caches) and
+//! quick_cache: hits (one and two threads) and misses, on a seeded workload of
 //! 10 000 `u64` ids mapping to 32-byte `String`s, visited in random order (the shared
 //! uniform stream of `benches/src/lib.rs`); and mixed traffic through a cache a tenth of
 //! the key space, on the shared Zipf stream (`memory/zipf`).
@@ -50,10 +50,17 @@ fn cached_miss(id: u64) -> String {
 fn ours<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static>(
     maxsize: u64,
 ) -> MemoryCache<K, String> {
+    ours_with(maxsize, Policy::Lru)
+}
+
+fn ours_with<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static>(
+    maxsize: u64,
+    policy: Policy,
+) -> MemoryCache<K, String> {
     let config = CacheConfig::builder()
         .name("bench")
         .maxsize(maxsize)
-        .policy(Policy::Lru)
+        .policy(policy)
         .build()
         .unwrap();
     MemoryCache::new(&config)
@@ -75,8 +82,9 @@ struct Contenders {
     ids: Vec<u64>,
     ours: MemoryCache<KeyBuf, String>,
     ours_typed: MemoryCache<(u64,), String>,
+    ours_tiny: MemoryCache<(u64,), String>,
     map: HashMap<u64, String>,
-    mini_moka: mini_moka::sync::Cache<u64, String>,
+    moka_sync: moka::sync::Cache<u64, String>,
     moka: moka::future::Cache<u64, String>,
     quick: quick_cache::sync::Cache<u64, String>,
 }
@@ -84,36 +92,39 @@ struct Contenders {
 fn contenders() -> Contenders {
     let ids = workload();
     let ours_typed = ours(KEYS as u64);
+    let ours_tiny = ours_with(KEYS as u64, Policy::TinyLfu);
     let ours = ours(KEYS as u64);
     let mut map = HashMap::new();
-    let mini_moka = mini_moka::sync::Cache::new(KEYS as u64);
+    let moka_sync = moka::sync::Cache::new(KEYS as u64);
     let moka = moka::future::Cache::new(KEYS as u64);
     let quick = quick_cache::sync::Cache::new(KEYS);
     for &id in &ids {
         ours_call(&ours, id);
         ours_typed_call(&ours_typed, id);
+        ours_typed_call(&ours_tiny, id);
         map.insert(id, value(id));
         cached_hit(id);
-        mini_moka.insert(id, value(id));
+        moka_sync.insert(id, value(id));
         ready(moka.insert(id, value(id)));
         quick.insert(id, value(id));
     }
-    mini_moka::sync::ConcurrentCacheExt::sync(&mini_moka);
+    moka_sync.run_pending_tasks();
     ready(moka.run_pending_tasks());
     assert_eq!(ours.len(), KEYS, "every key fits: hits only");
+    assert_eq!(ours_tiny.len(), KEYS, "every key fits: hits only");
     Contenders {
         ids,
         ours,
         ours_typed,
+        ours_tiny,
         map,
-        mini_moka,
+        moka_sync,
         moka,
         quick,
     }
 }
 
-/// Drives a moka future that completes without waiting (the workspace enables only
-/// moka's `future` feature, so `moka::sync` is not available here).
+/// Drives a moka future that completes without waiting (polled once, no runtime).
 fn ready<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
@@ -141,6 +152,13 @@ fn hits(c: &mut Criterion) {
     });
     let mut keys = cycle(ids, 0);
     group.bench_function(
+        "twat-cache-memory tinylfu (u64 key, get_or_insert_with)",
+        |b| {
+            b.iter(|| ours_typed_call(&all.ours_tiny, black_box(keys.next().unwrap_or(0))));
+        },
+    );
+    let mut keys = cycle(ids, 0);
+    group.bench_function(
         "twat-cache-memory (KeyBuf encode + get_or_insert_with)",
         |b| {
             b.iter(|| ours_call(&all.ours, black_box(keys.next().unwrap_or(0))));
@@ -155,8 +173,8 @@ fn hits(c: &mut Criterion) {
         b.iter(|| cached_hit(black_box(keys.next().unwrap_or(0))));
     });
     let mut keys = cycle(ids, 0);
-    group.bench_function("mini-moka get", |b| {
-        b.iter(|| all.mini_moka.get(&black_box(keys.next().unwrap_or(0))));
+    group.bench_function("moka::sync get", |b| {
+        b.iter(|| all.moka_sync.get(&black_box(keys.next().unwrap_or(0))));
     });
     let mut keys = cycle(ids, 0);
     group.bench_function("moka::future get (polled once)", |b| {
@@ -175,6 +193,14 @@ fn hits(c: &mut Criterion) {
     two_threads(&mut group, "twat-cache-memory (u64 key)", ids, |id| {
         black_box(ours_typed_call(&all.ours_typed, id));
     });
+    two_threads(
+        &mut group,
+        "twat-cache-memory tinylfu (u64 key)",
+        ids,
+        |id| {
+            black_box(ours_typed_call(&all.ours_tiny, id));
+        },
+    );
     two_threads(&mut group, "twat-cache-memory (KeyBuf)", ids, |id| {
         black_box(ours_call(&all.ours, id));
     });
@@ -210,6 +236,14 @@ fn misses(c: &mut Criterion) {
     group.bench_function("twat-cache-memory (u64 key, get_or_insert_with)", |b| {
         b.iter(|| ours_typed_call(&typed, black_box(next.fetch_add(1, Ordering::Relaxed))));
     });
+    let tiny = ours_with(KEYS as u64, Policy::TinyLfu);
+    let next = AtomicU64::new(1 << 40);
+    group.bench_function(
+        "twat-cache-memory tinylfu (u64 key, get_or_insert_with)",
+        |b| {
+            b.iter(|| ours_typed_call(&tiny, black_box(next.fetch_add(1, Ordering::Relaxed))));
+        },
+    );
     let cache = ours(KEYS as u64);
     let next = AtomicU64::new(1 << 40);
     group.bench_function(
@@ -245,6 +279,14 @@ fn zipf(c: &mut Criterion) {
         b.iter(|| {
             let id = black_box(keys.next().unwrap_or(0));
             ours_typed_call(&typed, id)
+        });
+    });
+    let tiny = ours_with(CAPACITY as u64, Policy::TinyLfu);
+    let mut keys = cycle(&stream, 0);
+    group.bench_function("twat-cache-memory tinylfu (u64 key)", |b| {
+        b.iter(|| {
+            let id = black_box(keys.next().unwrap_or(0));
+            ours_typed_call(&tiny, id)
         });
     });
     let quick = quick_cache::sync::Cache::new(CAPACITY);

@@ -78,6 +78,148 @@ pub fn zipf_keys(requests: usize, keys: usize, exponent: f64) -> Vec<u64> {
         .collect()
 }
 
+/// Ids that no other stream of this module produces (the top byte set; the others stay
+/// below `2^56`): one-off keys for scans.
+const FRESH: u64 = 0xff << 56;
+
+/// [`zipf_keys`]`(requests, keys, exponent)` with a scan of `scan` one-off ids (never asked
+/// again) after every `every` requests: the hot set a cache has learnt must survive a
+/// burst of keys that will not come back (a batch job, a crawler, a full-table read).
+#[must_use]
+pub fn zipf_with_scans(
+    requests: usize,
+    keys: usize,
+    exponent: f64,
+    every: usize,
+    scan: usize,
+) -> Vec<u64> {
+    let mut next_fresh = FRESH;
+    let mut stream = Vec::with_capacity(requests + requests / every.max(1) * scan);
+    for (index, id) in zipf_keys(requests, keys, exponent).into_iter().enumerate() {
+        stream.push(id);
+        if (index + 1) % every.max(1) == 0 {
+            stream.extend(next_fresh..next_fresh + scan as u64);
+            next_fresh += scan as u64;
+        }
+    }
+    stream
+}
+
+/// `requests` requests cycling over `len` distinct ids in a fixed order: with a cache a
+/// little smaller than `len`, LRU and FIFO evict every key just before it is asked again
+/// (0% hits) while a cache that keeps a fixed part of the loop hits that part every lap.
+#[must_use]
+pub fn loop_keys(requests: usize, len: usize) -> Vec<u64> {
+    let ids = uniform_keys(len.max(1));
+    ids.iter().copied().cycle().take(requests).collect()
+}
+
+/// A Zipf stream whose hot set moves every `period` requests: in phase `p` the id of rank
+/// `r` is `ids[(r + p·keys/4) % keys]`, so each phase's hot keys were cold in the one
+/// before (a news site's front page, a day's working set). Tests how fast a policy
+/// forgets what was popular.
+#[must_use]
+pub fn shifting_zipf_keys(requests: usize, keys: usize, exponent: f64, period: usize) -> Vec<u64> {
+    let ids = uniform_keys(keys);
+    let position: std::collections::HashMap<u64, usize> =
+        ids.iter().enumerate().map(|(at, &id)| (id, at)).collect();
+    zipf_keys(requests, keys, exponent)
+        .into_iter()
+        .enumerate()
+        .map(|(index, id)| {
+            let phase = index / period.max(1);
+            let rank = position.get(&id).copied().unwrap_or(0);
+            let shifted = (rank + phase * (keys / 4).max(1)) % keys.max(1);
+            ids.get(shifted).copied().unwrap_or(id)
+        })
+        .collect()
+}
+
+/// `requests` requests with temporal locality and no lasting popularity: with probability
+/// `reuse` a request repeats one of the last `depth` requests (picked uniformly), else it
+/// asks a key drawn uniformly from `keys` (mostly never seen before). The recency-heavy
+/// end of the suite — a session's working set, an editor's open files — where LRU shines
+/// and a frequency filter with a small window refuses exactly the keys that come back.
+#[must_use]
+pub fn recency_keys(requests: usize, keys: usize, reuse: f64, depth: usize) -> Vec<u64> {
+    let ids = uniform_keys(keys.max(1));
+    let mut rng = SmallRng::seed_from_u64(SEED.wrapping_add(2));
+    let mut stream: Vec<u64> = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let recent = stream.len().min(depth.max(1));
+        let id = if recent > 0 && rng.random::<f64>() < reuse {
+            let back = rng.random_range(1..=recent);
+            stream.get(stream.len() - back).copied().unwrap_or_default()
+        } else {
+            ids.get(rng.random_range(0..ids.len()))
+                .copied()
+                .unwrap_or_default()
+        };
+        stream.push(id);
+    }
+    stream
+}
+
+/// Bélády's clairvoyant optimum (MIN with bypass) on `stream` with room for `capacity`
+/// keys: on a miss with a full cache it drops, among the held keys and the new one, the
+/// one asked again furthest in the future. No online policy can hit more often: the
+/// ceiling of the hit-ratio benchmark. Returns the hits.
+#[must_use]
+pub fn belady_hits(stream: &[u64], capacity: usize) -> u64 {
+    use std::collections::{BinaryHeap, HashMap};
+    // next[i]: the position of the next request of stream[i] (usize::MAX: never again)
+    let mut next = vec![usize::MAX; stream.len()];
+    let mut last: HashMap<u64, usize> = HashMap::new();
+    for (index, &id) in stream.iter().enumerate().rev() {
+        if let (Some(slot), Some(&later)) = (next.get_mut(index), last.get(&id)) {
+            *slot = later;
+        }
+        last.insert(id, index);
+    }
+    // held key -> its next request; a max-heap of (next request, key), lazily pruned
+    let mut held: HashMap<u64, usize> = HashMap::with_capacity(capacity + 1);
+    let mut heap: BinaryHeap<(usize, u64)> = BinaryHeap::new();
+    let mut hits = 0;
+    for (&id, &upcoming) in stream.iter().zip(&next) {
+        if let Some(slot) = held.get_mut(&id) {
+            hits += 1;
+            *slot = upcoming;
+            heap.push((upcoming, id));
+            continue;
+        }
+        if capacity == 0 || upcoming == usize::MAX {
+            continue;
+        }
+        if held.len() >= capacity {
+            // the furthest current next request among the held keys
+            let furthest = loop {
+                match heap.pop() {
+                    Some((at, key)) if held.get(&key) == Some(&at) => break Some((at, key)),
+                    Some(_) => {}
+                    None => break None,
+                }
+            };
+            match furthest {
+                Some((at, key)) if at > upcoming => {
+                    held.remove(&key);
+                }
+                Some(entry) => {
+                    // the new key is the furthest: bypass it, keep the held one
+                    heap.push(entry);
+                    continue;
+                }
+                None => continue,
+            }
+        }
+        held.insert(id, upcoming);
+        heap.push((upcoming, id));
+        if heap.len() > 4 * capacity + 64 {
+            heap = held.iter().map(|(&key, &at)| (at, key)).collect();
+        }
+    }
+    hits
+}
+
 /// Makes this bench process use a fresh temporary cache root: unless `TWAT_CACHE_DIR` is
 /// set already, re-runs the current executable with it pointing at a new temporary folder,
 /// removes the folder when the child is done and exits with the child's status. Returns
@@ -154,5 +296,29 @@ mod tests {
         // rank 1 is 1000^0.9 ≈ 500 times as likely as rank 1000
         assert!(hottest > 50 * coldest.max(1), "{hottest} vs {coldest}");
         assert!(stream.iter().all(|id| ids.contains(id)));
+    }
+
+    #[test]
+    fn belady_is_optimal_on_small_cases() {
+        // cache of 2 over a, b, c, a, b: MIN keeps a and b (c is never asked again)
+        assert_eq!(belady_hits(&[1, 2, 3, 1, 2], 2), 2);
+        // a loop one longer than the cache: MIN still hits all but one key a lap
+        let stream = loop_keys(300, 3);
+        assert!(belady_hits(&stream, 2) >= 190);
+        assert_eq!(belady_hits(&[1, 1, 1], 0), 0);
+    }
+
+    #[test]
+    fn scans_and_shifts_are_seeded() {
+        let scans = zipf_with_scans(1000, 100, 0.9, 100, 50);
+        assert_eq!(scans.len(), 1000 + 10 * 50);
+        assert_eq!(scans, zipf_with_scans(1000, 100, 0.9, 100, 50));
+        let shifting = shifting_zipf_keys(1000, 100, 0.9, 500);
+        assert_eq!(shifting.len(), 1000);
+        assert_ne!(shifting[..500], shifting[500..]);
+        let recent = recency_keys(1000, 100_000, 0.7, 50);
+        assert_eq!(recent, recency_keys(1000, 100_000, 0.7, 50));
+        let distinct: std::collections::HashSet<_> = recent.iter().collect();
+        assert!(distinct.len() < 500, "{} distinct of 1000", distinct.len());
     }
 }

@@ -56,6 +56,9 @@ impl Subject for Async {
     fn len(&self) -> usize {
         self.0.len()
     }
+    fn stats(&self) -> Option<twat_cache_core::Stats> {
+        Some(self.0.stats())
+    }
 }
 
 twat_cache_shard::model_proptests!(|policy, maxsize| Async(with_policy(policy, maxsize)));

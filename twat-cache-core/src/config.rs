@@ -26,8 +26,10 @@ pub enum Policy {
     Fifo,
     /// A uniformly random entry (`"rr"`, random replacement).
     Random,
-    /// Window TinyLFU admission with LRU eviction (via mini-moka): best hit ratio on skewed
-    /// workloads, approximate order.
+    /// W-TinyLFU: an LRU admission window before a segmented LRU, a frequency sketch
+    /// deciding admission, an adaptively sized window. The best hit ratio on skewed,
+    /// scanning and looping workloads; approximate order. `#[ucache]`'s pick when it has
+    /// a `maxsize`.
     TinyLfu,
     /// Never evict; `maxsize` is ignored.
     Unbounded,

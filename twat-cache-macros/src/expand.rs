@@ -80,7 +80,7 @@ fn with_engine(builder: &TokenStream, engine: Engine) -> TokenStream {
 /// `|| CacheConfig::builder().name(..)...build()` — every value was validated at
 /// expansion time, so `build()` only fails if the runtime's rules ever diverge (the
 /// runtime then warns and uses a default configuration rather than panicking).
-fn config_closure(item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
+fn config_closure(kind: Kind, item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
     let p = quote!(::twat_cache::__private);
     let name = args.name.as_ref().map_or_else(
         || {
@@ -102,7 +102,13 @@ fn config_closure(item: &ItemFn, args: &Args, runtime: Runtime) -> TokenStream {
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
         setters.push(quote!(.ttl(#p::Duration::from_nanos(#nanos))));
     }
-    if let Some(policy) = args.policy {
+    // `#[ucache]` picks for the user: a bounded cache without a named policy gets
+    // W-TinyLFU (the best hit ratio of the measured policies, see the facade's guide);
+    // `#[mcache]` keeps cachetools' exact LRU. Engines without eviction policies ignore it.
+    let policy = args
+        .policy
+        .or_else(|| (kind == Kind::Universal && args.maxsize.is_some()).then_some(Policy::TinyLfu));
+    if let Some(policy) = policy {
         let policy = policy_tokens(policy);
         setters.push(quote!(.policy(#policy)));
     }
@@ -148,7 +154,7 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
     } = item.clone();
     let ret = &signature.ret;
     let key = signature.key_expr(args);
-    let config = config_closure(item, args, runtime);
+    let config = config_closure(kind, item, args, runtime);
     let fallible = signature.returns_result && !args.cache_errors;
     let stored = if fallible {
         quote!(<#ret as #p::ResultLike>::Ok)

@@ -1,5 +1,6 @@
-//! [`MemoryCache`]: the policy store of `twat-cache-shard` (sharded exact-order stores,
-//! or mini-moka for TinyLFU, and the single-flight registry) with blocking waits on top.
+//! [`MemoryCache`]: the policy store of `twat-cache-shard` (sharded stores of every
+//! policy, native W-TinyLFU included, and the single-flight registry) with blocking
+//! waits on top.
 //!
 //! All the policy, sharding and locking lives in the store; this front-end only decides
 //! how a thread that needs another thread's computation waits: it blocks on a `Condvar`

@@ -36,6 +36,9 @@ impl Subject for Memory {
     fn len(&self) -> usize {
         self.0.len()
     }
+    fn stats(&self) -> Option<twat_cache_core::Stats> {
+        Some(self.0.stats())
+    }
 }
 
 twat_cache_shard::model_proptests!(|policy, maxsize| Memory(cache(policy, maxsize)));

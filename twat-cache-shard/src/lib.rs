@@ -9,10 +9,11 @@ pub mod model;
 mod order;
 mod policy_store;
 mod sharded;
+mod sketch;
 mod store;
 mod striped;
 mod table;
-mod tiny;
+mod tinylfu;
 
 pub use flights::{Join, Ticket};
 pub use policy_store::PolicyStore;

@@ -5,8 +5,9 @@
 //! It exists so that the same model tests run against every front-end: the memory and
 //! async engines' `tests/eviction.rs` each implement [`Subject`] for their cache (a few
 //! lines) and expand [`model_proptests!`](crate::model_proptests), which replays
-//! proptest-generated [`Op`] sequences ([`op`]) through [`replay_exact`] and
-//! [`replay_random`]. The model is a plain `Vec` searched linearly: obviously right, and
+//! proptest-generated [`Op`] sequences ([`op`]) through [`replay_exact`],
+//! [`replay_random`] and, for W-TinyLFU (whose victims depend on a sketch, not on an
+//! order a model could follow), [`replay_admission`]. The model is a plain `Vec` searched linearly: obviously right, and
 //! far too slow for anything but tests.
 //!
 //! ```
@@ -40,6 +41,24 @@ use proptest::test_runner::TestCaseError;
 /// The policies the proptests name (re-exported for [`model_proptests!`](crate::model_proptests)).
 #[doc(no_inline)]
 pub use twat_cache_core::Policy;
+use twat_cache_core::Stats;
+
+/// [`replay_admission`] on the subject `make(Policy::TinyLfu, maxsize)` builds, as a
+/// proptest result.
+///
+/// # Errors
+///
+/// The first [`Divergence`], as a failed test case.
+pub fn check_admission<S: Subject>(
+    make: impl Fn(Policy, u64) -> S,
+    maxsize: usize,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
+    let subject = make(Policy::TinyLfu, maxsize as u64);
+    replay_admission(&subject, maxsize, ops).map_err(|divergence| {
+        TestCaseError::fail(format!("tinylfu maxsize {maxsize}: {divergence}"))
+    })
+}
 
 /// A random operation on keys `0..KEYS`: mostly lookups and stores, so that hits, updates
 /// and evictions all happen, some removals and memoizing lookups.
@@ -132,6 +151,14 @@ macro_rules! model_proptests {
             ) {
                 $crate::model::check_random($make, maxsize, &ops)?;
             }
+
+            #[test]
+            fn tinylfu_keeps_its_invariants(
+                maxsize in 1_usize..=8,
+                ops in ::proptest::collection::vec($crate::model::op(), 0..400),
+            ) {
+                $crate::model::check_admission($make, maxsize, &ops)?;
+            }
         }
     };
 }
@@ -168,6 +195,10 @@ pub trait Subject {
     /// Whether no entry is held.
     fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// The subject's counters, if it keeps any ([`replay_admission`] needs them).
+    fn stats(&self) -> Option<Stats> {
+        None
     }
 }
 
@@ -444,6 +475,113 @@ pub fn replay_random<S: Subject>(
         // `len` keys answer
         let answering = (0..KEYS).filter(|key| subject.get(*key).is_some()).count();
         same(step, "keys answering", &answering, &subject.len())?;
+    }
+    Ok(())
+}
+
+/// Replays `ops` on `subject`, a fresh cache bounded to `maxsize` entries whose victims
+/// the driver cannot predict (W-TinyLFU), checking after every operation what must hold
+/// whichever entries it keeps or refuses:
+///
+/// * never more than `maxsize` entries, and `stats().size` is the entry count;
+/// * the statistics are exact: every lookup is one hit or one miss as its answer says,
+///   every store one insert, and each eviction is a key that stopped answering;
+/// * a key stored and neither removed nor evicted since is found, with its last value;
+///   a key removed or never stored is not;
+/// * `remove` says whether the key was held.
+///
+/// The driver keeps the set of held keys; after an operation that evicted (the
+/// eviction count moved), it looks every held key up to learn which left, and counts
+/// those lookups too.
+///
+/// # Errors
+///
+/// The first [`Divergence`]; a subject without [`Subject::stats`] fails at step 0.
+pub fn replay_admission<S: Subject>(
+    subject: &S,
+    maxsize: usize,
+    ops: &[Op],
+) -> Result<(), Divergence> {
+    let fail = |step: usize, what: String| Err(Divergence { step, what });
+    let Some(mut expected) = subject.stats() else {
+        return fail(0, "the subject keeps no statistics".into());
+    };
+    let mut held: HashMap<u8, u32> = HashMap::new();
+    for (step, op) in ops.iter().enumerate() {
+        let what = format!("{op:?}");
+        match *op {
+            Op::Get(key) => {
+                let got = subject.get(key);
+                if got.is_some() {
+                    expected.hits += 1;
+                } else {
+                    expected.misses += 1;
+                }
+                same(step, &what, &got, &held.get(&key).copied())?;
+            }
+            Op::Insert(key, value) => {
+                subject.insert(key, value);
+                expected.inserts += 1;
+                held.insert(key, value);
+            }
+            Op::Remove(key) => {
+                let removed = subject.remove(key);
+                same(step, &what, &removed, &held.remove(&key).is_some())?;
+            }
+            Op::GetOrInsert(key, value) => {
+                let got = subject.get_or_insert(key, value);
+                if let Some(&before) = held.get(&key) {
+                    expected.hits += 1;
+                    same(step, &what, &got, &before)?;
+                } else {
+                    expected.misses += 1;
+                    expected.inserts += 1;
+                    same(step, &what, &got, &value)?;
+                    held.insert(key, value);
+                }
+            }
+        }
+        let Some(stats) = subject.stats() else {
+            return fail(step, "the subject stopped keeping statistics".into());
+        };
+        if stats.evictions < expected.evictions {
+            return fail(step, format!("evictions went back to {}", stats.evictions));
+        }
+        let evicted = stats.evictions - expected.evictions;
+        if evicted > 0 {
+            // learn which keys left: each lookup is counted as it answers
+            let mut gone = 0;
+            let keys: Vec<u8> = held.keys().copied().collect();
+            for key in keys {
+                match subject.get(key) {
+                    Some(value) => {
+                        expected.hits += 1;
+                        same(
+                            step,
+                            &format!("value of {key}"),
+                            &Some(value),
+                            &held.get(&key).copied(),
+                        )?;
+                    }
+                    None => {
+                        expected.misses += 1;
+                        held.remove(&key);
+                        gone += 1;
+                    }
+                }
+            }
+            same(step, "keys that left", &gone, &evicted)?;
+            expected.evictions = stats.evictions;
+        }
+        let Some(stats) = subject.stats() else {
+            return fail(step, "the subject stopped keeping statistics".into());
+        };
+        expected.size = held.len() as u64;
+        same(step, "statistics", &stats, &expected)?;
+        same(step, "entries held", &subject.len(), &held.len())?;
+        if held.len() > maxsize {
+            return fail(step, format!("{} entries, maxsize {maxsize}", held.len()));
+        }
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ pub const EXACT_ORDER_MAX: u64 = 1024;
 pub struct Seen(pub(crate) u64);
 
 impl Seen {
-    /// For backends that always look again (TinyLFU): no store count to compare.
+    /// No store count to compare (a lookup that found no shard): always look again.
     pub(crate) const UNKNOWN: Self = Self(u64::MAX);
 }
 
@@ -60,8 +60,10 @@ impl<K, V, M, W> Shard<K, V, M, W> {
         self.store.write()
     }
 
-    /// Stores a value, counting it in `stores` while the write lock is held.
-    fn store_value(&self, hash: u64, key: K, value: V)
+    /// Stores a value, counting it in `stores` while the write lock is held. W-TinyLFU's
+    /// hill climber reads the hit and miss totals about once a shard turnover: from
+    /// `counters` when the cache is sharded, else from the store.
+    fn store_value(&self, hash: u64, key: K, value: V, counters: Option<&Counters>)
     where
         K: Hash + Eq,
         V: Clone,
@@ -70,6 +72,9 @@ impl<K, V, M, W> Shard<K, V, M, W> {
         let mut store = self.write();
         store.insert(hash, key, value);
         self.stores.fetch_add(1, Ordering::Relaxed);
+        if store.climb_due() {
+            store.climb(counters.map(|counters| (counters.hits(), counters.misses())));
+        }
     }
 }
 
@@ -113,6 +118,7 @@ where
                     shared_len.clone(),
                     ttl,
                     hasher.hash_one(index),
+                    count,
                 )),
                 flights: Mutex::new(Flights::new()),
                 stores: AtomicU64::new(0),
@@ -181,7 +187,7 @@ where
 
     pub(crate) fn insert(&self, hash: u64, key: K, value: V) {
         if let Some(shard) = self.shard(hash) {
-            shard.store_value(hash, key, value);
+            shard.store_value(hash, key, value, self.counters.as_ref());
         }
     }
 
@@ -262,7 +268,7 @@ where
 
     pub(crate) fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
         let shard = self.shard(hash)?;
-        shard.store_value(hash, key, value);
+        shard.store_value(hash, key, value, self.counters.as_ref());
         shard.flights.lock().finish(ticket)
     }
 
@@ -309,7 +315,13 @@ mod tests {
             10_000,
             1_000_003_usize,
         ] {
-            for kind in [Kind::Lru, Kind::Lfu, Kind::Fifo, Kind::Random] {
+            for kind in [
+                Kind::Lru,
+                Kind::Lfu,
+                Kind::Fifo,
+                Kind::Random,
+                Kind::TinyLfu,
+            ] {
                 let count = shard_count(kind, Some(maxsize));
                 assert!(count.is_power_of_two());
                 if maxsize as u64 <= EXACT_ORDER_MAX {

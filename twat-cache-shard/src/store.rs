@@ -15,10 +15,12 @@
 //!   (see `Store::evict_one`).
 //! * `expiry`: with a TTL, a min-heap of `(insert stamp, hash)`: since the TTL is global,
 //!   insertion order is expiry order.
+//! * `tiny`: for W-TinyLFU only, its segment queues, frequency sketch and hill climber
+//!   (`tinylfu.rs`); its hits are LRU hits plus a use count in the entry.
 //!
 //! # Why no existing crate
 //!
-//! quick_cache (CLOCK-Pro) and moka/mini-moka (W-TinyLFU) approximate by design, so they
+//! quick_cache (CLOCK-Pro) and moka (W-TinyLFU) approximate by design, so they
 //! cannot evict in cachetools' exact LRU/LFU/FIFO order; `cached`'s `LruCache` is exact
 //! but relinks a list under one lock on every hit. This store keeps hits read-only and
 //! pays for order at eviction time instead.
@@ -53,14 +55,16 @@ use std::time::{Duration, Instant};
 
 use crate::order::Order;
 use crate::table::{Slot, Table};
+use crate::tinylfu::{PENDING_MAX, QUEUED_MASK, Segment, Segmented, TinyLfu};
 
-/// The native policies (TinyLFU is mini-moka's, see `crate::tiny`).
+/// The policies (W-TinyLFU's queues and sketch live in `crate::tinylfu`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Lru,
     Lfu,
     Fifo,
     Random,
+    TinyLfu,
     Unbounded,
 }
 
@@ -76,7 +80,7 @@ const NEVER: u64 = u64::MAX;
 
 /// What an entry carries besides key, value and stamp: nothing ([`Plain`]) or a
 /// frequency and an expiry ([`Full`]), so that the common case stays small.
-pub(crate) trait Meta: Send + Sync {
+pub(crate) trait Meta: Segmented + Send + Sync {
     fn new(expires_at: u64) -> Self;
     /// Uses while resident, counting the insert.
     fn frequency(&self) -> u64;
@@ -114,6 +118,8 @@ impl Meta for Plain {
     fn set_expires_at(&mut self, _: u64) {}
 }
 
+impl Segmented for Plain {}
+
 /// A frequency (LFU) and an expiry (TTL).
 #[derive(Debug)]
 pub(crate) struct Full {
@@ -148,6 +154,151 @@ impl Meta for Full {
     #[inline]
     fn set_expires_at(&mut self, expires_at: u64) {
         self.expires_at = expires_at;
+    }
+}
+
+impl Segmented for Full {}
+
+/// An expiry a W-TinyLFU entry carries only when the cache has a TTL: none
+/// ([`NoExpiry`], zero-sized) or a time ([`ExpiresAt`]).
+pub(crate) trait Expiry: Send + Sync {
+    fn new(expires_at: u64) -> Self;
+    fn get(&self) -> u64;
+    fn set(&mut self, expires_at: u64);
+}
+
+/// No TTL: the entry never expires.
+#[derive(Debug)]
+pub(crate) struct NoExpiry;
+
+impl Expiry for NoExpiry {
+    #[inline]
+    fn new(_: u64) -> Self {
+        Self
+    }
+    #[inline]
+    fn get(&self) -> u64 {
+        NEVER
+    }
+    #[inline]
+    fn set(&mut self, _: u64) {}
+}
+
+/// A TTL: nanoseconds since the shard's epoch, or [`NEVER`].
+#[derive(Debug)]
+pub(crate) struct ExpiresAt(u64);
+
+impl Expiry for ExpiresAt {
+    #[inline]
+    fn new(expires_at: u64) -> Self {
+        Self(expires_at)
+    }
+    #[inline]
+    fn get(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn set(&mut self, expires_at: u64) {
+        self.0 = expires_at;
+    }
+}
+
+/// What a W-TinyLFU entry carries, packed in one word: when it was queued in its
+/// segment (the low 58 bits: a clock stamp; the clock would need 2^58 writes and hits,
+/// nine years at a billion a second, to outgrow them), its segment (2 bits) and its uses
+/// not yet in the sketch (the top 4 bits, see `crate::tinylfu`); and, with a TTL, its
+/// expiry. 8 bytes without a TTL: an entry of a `u64` key and a `String` value takes 56.
+///
+/// Readers only touch the use count (a lossy load and store of the word: two racing
+/// hits may count once); the rest is written under the shard's write lock, which no
+/// reader holds meanwhile.
+#[derive(Debug)]
+pub(crate) struct Tiny<X> {
+    word: AtomicU64,
+    expiry: X,
+}
+
+/// The bits of [`Tiny`]'s word.
+const SEGMENT_SHIFT: u32 = 58;
+const PENDING_SHIFT: u32 = 60;
+const PENDING_ONE: u64 = 1 << PENDING_SHIFT;
+
+impl<X> Tiny<X> {
+    #[inline]
+    fn word(&self) -> u64 {
+        self.word.load(Ordering::Relaxed)
+    }
+}
+
+impl<X: Expiry> Meta for Tiny<X> {
+    #[inline]
+    fn new(expires_at: u64) -> Self {
+        Self {
+            word: AtomicU64::new(0),
+            expiry: X::new(expires_at),
+        }
+    }
+    #[inline]
+    fn frequency(&self) -> u64 {
+        1
+    }
+    #[inline]
+    fn bump_frequency(&self) {}
+    #[inline]
+    fn bump_frequency_mut(&mut self) {}
+    #[inline]
+    fn expires_at(&self) -> u64 {
+        self.expiry.get()
+    }
+    #[inline]
+    fn set_expires_at(&mut self, expires_at: u64) {
+        self.expiry.set(expires_at);
+    }
+}
+
+impl<X: Expiry> Segmented for Tiny<X> {
+    #[inline]
+    fn segment(&self) -> Segment {
+        match (self.word() >> SEGMENT_SHIFT) & 3 {
+            1 => Segment::Probation,
+            2 => Segment::Protected,
+            _ => Segment::Window,
+        }
+    }
+    #[inline]
+    fn set_segment(&mut self, segment: Segment) {
+        let word = self.word.get_mut();
+        *word = (*word & !(3 << SEGMENT_SHIFT)) | ((segment as u64) << SEGMENT_SHIFT);
+    }
+    #[inline]
+    fn queued(&self) -> u64 {
+        self.word() & QUEUED_MASK
+    }
+    #[inline]
+    fn set_queued(&mut self, queued: u64) {
+        let word = self.word.get_mut();
+        *word = (*word & !QUEUED_MASK) | (queued & QUEUED_MASK);
+    }
+    #[inline]
+    fn bump_pending(&self) {
+        // Lossy on purpose (a plain load and store, no locked instruction); a saturated
+        // entry writes nothing.
+        let word = self.word();
+        if word >> PENDING_SHIFT < u64::from(PENDING_MAX) {
+            self.word.store(word + PENDING_ONE, Ordering::Relaxed);
+        }
+    }
+    #[inline]
+    fn pending(&self) -> u32 {
+        // 4 bits
+        u32::try_from(self.word() >> PENDING_SHIFT).unwrap_or(PENDING_MAX)
+    }
+    #[inline]
+    fn take_pending(&self) -> u32 {
+        let pending = self.pending();
+        self.word
+            .fetch_and(!(15 << PENDING_SHIFT), Ordering::Relaxed);
+        pending
     }
 }
 
@@ -205,6 +356,8 @@ pub(crate) struct Store<K, V, M> {
     /// The counters at the last [`Store::reset_counters`], subtracted from every reading.
     base: Counts,
     rng: u64,
+    /// W-TinyLFU's queues, sketch and climber (`Kind::TinyLfu` only).
+    tiny: Option<Box<TinyLfu>>,
 }
 
 /// A shard's `(hits, misses, inserts, evictions)`.
@@ -228,11 +381,20 @@ where
         shared_len: Option<Arc<SharedLen>>,
         ttl: Option<Duration>,
         seed: u64,
+        shards: usize,
     ) -> Self {
         let capacity = if kind == Kind::Unbounded {
             None
         } else {
             capacity
+        };
+        let tiny = match (kind, capacity) {
+            (Kind::TinyLfu, Some(total)) => Some(Box::new(TinyLfu::new(
+                total.div_ceil(shards.max(1)),
+                total,
+                seed,
+            ))),
+            _ => None,
         };
         Self {
             clock: AtomicU64::new(0),
@@ -254,6 +416,7 @@ where
             base: Counts::default(),
             // xorshift needs a non-zero state
             rng: seed | 1,
+            tiny,
         }
     }
 
@@ -292,7 +455,7 @@ where
             return Found::Expired;
         }
         match self.kind {
-            Kind::Lru | Kind::Lfu => {
+            Kind::Lru | Kind::Lfu | Kind::TinyLfu => {
                 if self.exact {
                     // Relaxed is enough: the stamps are only compared under the write
                     // lock, whose acquisition orders them after every reader's release.
@@ -307,6 +470,7 @@ where
                 if self.kind == Kind::Lfu {
                     slot.meta.bump_frequency();
                 }
+                slot.meta.bump_pending();
             }
             Kind::Fifo | Kind::Random | Kind::Unbounded => {
                 if self.exact {
@@ -364,6 +528,7 @@ where
             if kind == Kind::Lfu {
                 slot.meta.bump_frequency_mut();
             }
+            slot.meta.bump_pending();
             // `order` catches up lazily: the recorded key is now smaller than the current
             // one, which `evict_one` handles.
             if now.is_some() {
@@ -375,6 +540,9 @@ where
         if let Some(now) = now {
             self.purge_expired(now);
         }
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.record_new_key(hash, &self.table);
+        }
         if let Some(capacity) = self.capacity {
             while self.total_len() >= capacity.max(1) {
                 if !self.evict_one() {
@@ -383,12 +551,14 @@ where
                 self.evictions += 1;
             }
         }
+        let mut meta = M::new(expires_at);
+        meta.set_queued(stamp);
         let slot = Slot {
             key,
             value,
             stamp: AtomicU64::new(stamp),
             hash,
-            meta: M::new(expires_at),
+            meta,
         };
         let (primary, _) = Self::current_key(kind, &slot);
         if self.table.insert_unique(slot).is_err() {
@@ -398,6 +568,9 @@ where
         }
         if kind.ordered() {
             self.order.push(primary, stamp, hash);
+        }
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.admit_new(hash, stamp);
         }
         if now.is_some() {
             self.expiry.push(Reverse((expires_at, hash)));
@@ -446,6 +619,7 @@ where
         let Some(slot) = self.table.remove(hash, |slot| slot.key == *key) else {
             return false;
         };
+        self.forget(&slot);
         self.removed_one();
         self.publish_len();
         let live = !self.expired(&slot);
@@ -462,13 +636,10 @@ where
             return;
         }
         let now = self.now();
-        if self
-            .table
-            .remove(hash, |slot| {
-                slot.key == *key && now >= slot.meta.expires_at()
-            })
-            .is_some()
-        {
+        if let Some(slot) = self.table.remove(hash, |slot| {
+            slot.key == *key && now >= slot.meta.expires_at()
+        }) {
+            self.forget(&slot);
             self.removed_one();
             self.publish_len();
             self.evictions += 1;
@@ -483,6 +654,9 @@ where
         self.publish_len();
         self.order.clear();
         self.expiry.clear();
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.clear();
+        }
     }
 
     /// Starts every counter from zero again (a new baseline: the clock that counts the
@@ -538,6 +712,54 @@ where
     fn removed_one(&mut self) {
         self.compact_order();
         self.compact_expiry();
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.compact(&self.table);
+        }
+    }
+
+    /// Tells W-TinyLFU that `slot` left the table (by removal or expiry).
+    fn forget(&mut self, slot: &Slot<K, V, M>) {
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.left(slot);
+        }
+    }
+
+    /// Whether W-TinyLFU's hill climber wants the hit and miss totals.
+    pub(crate) fn climb_due(&self) -> bool {
+        self.tiny.as_deref().is_some_and(TinyLfu::climb_due)
+    }
+
+    /// Feeds W-TinyLFU's hill climber the cache's hit and miss totals since creation;
+    /// `None` when the counts are this store's own (an exact store).
+    pub(crate) fn climb(&mut self, totals: Option<(u64, u64)>) {
+        let (hits, misses) = totals.unwrap_or_else(|| {
+            let raw = self.raw_counters();
+            (raw.hits, raw.misses)
+        });
+        if let Some(tiny) = self.tiny.as_deref_mut() {
+            tiny.climb(hits, misses);
+        }
+    }
+
+    /// Evicts one entry per W-TinyLFU; `false` if there was none.
+    fn evict_tiny(&mut self) -> bool {
+        let Some(tiny) = self.tiny.as_deref_mut() else {
+            return false;
+        };
+        let clock = self.clock.get_mut();
+        let write_stamps = &mut self.write_stamps;
+        // Queue positions are fresh stamps of the clock, taken as writers take theirs.
+        let mut fresh = || {
+            *write_stamps += 1;
+            let stamp = *clock;
+            *clock += 1;
+            stamp
+        };
+        let evicted = tiny.evict_one(&mut self.table, &mut fresh).is_some();
+        if evicted {
+            self.removed_one();
+        }
+        evicted
     }
 
     /// Removes one entry per the policy; `false` if there was none to remove.
@@ -547,6 +769,7 @@ where
         }
         match self.kind {
             Kind::Unbounded => false,
+            Kind::TinyLfu => self.evict_tiny(),
             Kind::Random => {
                 self.rng ^= self.rng << 13;
                 self.rng ^= self.rng >> 7;
@@ -618,13 +841,10 @@ where
                 break;
             }
             self.expiry.pop();
-            if self
-                .table
-                .remove(hash, |slot| {
-                    slot.hash == hash && slot.meta.expires_at() == expires_at
-                })
-                .is_some()
-            {
+            if let Some(slot) = self.table.remove(hash, |slot| {
+                slot.hash == hash && slot.meta.expires_at() == expires_at
+            }) {
+                self.forget(&slot);
                 self.removed_one();
                 self.evictions += 1;
             }
@@ -668,5 +888,10 @@ mod tests {
     fn plain_entries_are_small() {
         assert_eq!(std::mem::size_of::<Slot<(u64,), String, Plain>>(), 48);
         assert!(std::mem::size_of::<Slot<KeyBuf, String, Plain>>() <= 80);
+        // W-TinyLFU's without a TTL: one word more
+        assert_eq!(
+            std::mem::size_of::<Slot<(u64,), String, Tiny<NoExpiry>>>(),
+            56
+        );
     }
 }

@@ -225,3 +225,49 @@ async fn acache_lfu_evicts_exactly_like_mcache() {
     assert_eq!(runs(&MEMORY_LFU_RUNS), [1, 2, 3, 2]);
     assert_eq!(runs(&ASYNC_LFU_RUNS), runs(&MEMORY_LFU_RUNS));
 }
+
+static ASYNC_TINY_RUNS: AtomicUsize = AtomicUsize::new(0);
+static ASYNC_LRU_RUNS: AtomicUsize = AtomicUsize::new(0);
+static UNIVERSAL_BOUNDED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[acache(maxsize = 10, policy = "tinylfu", name = "tests::async_tinylfu")]
+async fn async_tinylfu(x: u32) -> u32 {
+    ASYNC_TINY_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * 10
+}
+
+#[acache(maxsize = 10, name = "tests::async_lru")]
+async fn async_lru(x: u32) -> u32 {
+    ASYNC_LRU_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * 10
+}
+
+#[ucache(maxsize = 10, name = "tests::universal_bounded")]
+async fn universal_bounded(x: u32) -> u32 {
+    UNIVERSAL_BOUNDED_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * 10
+}
+
+#[tokio::test]
+async fn acache_tinylfu_keeps_part_of_a_loop_lru_cannot() {
+    // Five laps over 12 keys through caches of 10: exact LRU evicts every key just before
+    // it comes back (60 runs); W-TinyLFU refuses newcomers no more frequent than its
+    // victims, so most of its main region survives every lap.
+    for _ in 0..5 {
+        for x in 0..12 {
+            assert_eq!(async_tinylfu(x).await, x * 10);
+            assert_eq!(async_lru(x).await, x * 10);
+            assert_eq!(universal_bounded(x).await, x * 10);
+        }
+    }
+    assert_eq!(ASYNC_LRU_RUNS.load(Ordering::SeqCst), 60);
+    let tiny = get_stats(Some("tests::async_tinylfu")).unwrap();
+    assert_eq!(tiny.hits + tiny.misses, 60);
+    assert!(tiny.hits >= 24, "{tiny:?}");
+    assert_eq!(ASYNC_TINY_RUNS.load(Ordering::SeqCst) as u64, tiny.misses);
+    assert!(tiny.size <= 10);
+    // `#[ucache]` with a maxsize and no policy picks W-TinyLFU: it runs as the tinylfu
+    // cache does, not as LRU.
+    let universal = get_stats(Some("tests::universal_bounded")).unwrap();
+    assert!(universal.hits >= 24, "{universal:?}");
+}

@@ -185,3 +185,36 @@ fn async_fn_is_cached_with_or_without_the_async_engine() {
     });
     assert_eq!(ASYNC_CALLS.load(Ordering::SeqCst), 1);
 }
+
+static BOUNDED_RUNS: AtomicUsize = AtomicUsize::new(0);
+static BOUNDED_LRU_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[ucache(maxsize = 10, name = "ucache::bounded")]
+fn bounded(x: u64) -> u64 {
+    BOUNDED_RUNS.fetch_add(1, Ordering::SeqCst);
+    x
+}
+
+#[twat_cache::mcache(maxsize = 10, name = "ucache::bounded_lru")]
+fn bounded_lru(x: u64) -> u64 {
+    BOUNDED_LRU_RUNS.fetch_add(1, Ordering::SeqCst);
+    x
+}
+
+#[test]
+fn a_bounded_ucache_picks_tinylfu_and_mcache_stays_lru() {
+    // Five laps over 12 keys through caches of 10: exact LRU (`#[mcache]`'s default)
+    // never hits; W-TinyLFU (`#[ucache]`'s pick) keeps most of its main region.
+    for _ in 0..5 {
+        for x in 0..12 {
+            assert_eq!(bounded(x), x);
+            assert_eq!(bounded_lru(x), x);
+        }
+    }
+    let lru = get_stats(Some("ucache::bounded_lru")).unwrap();
+    assert_eq!(lru.hits, 0, "{lru:?}");
+    assert_eq!(BOUNDED_LRU_RUNS.load(Ordering::SeqCst), 60);
+    let tiny = get_stats(Some("ucache::bounded")).unwrap();
+    assert!(tiny.hits >= 24, "{tiny:?}");
+    assert_eq!(BOUNDED_RUNS.load(Ordering::SeqCst) as u64, tiny.misses);
+}
