@@ -230,9 +230,11 @@ fn median_hits(contender: &Contender, workload: &Workload) -> u64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument runs only matching workloads.
+    // Criterion's own flags (`cargo xtask bench --quick` passes `--warm-up-time 0.5`, …)
+    // mean nothing here: neither they nor their numeric values are filters.
     let filter = std::env::args()
         .skip(1)
-        .find(|arg| !arg.starts_with('-'))
+        .find(|arg| !arg.starts_with('-') && arg.parse::<f64>().is_err())
         .unwrap_or_default();
     let started = Instant::now();
     let contenders = contenders();

@@ -1,7 +1,8 @@
 //! `cargo xtask bench [--quick] [--report-only] [ENGINE…]`: runs the criterion benches of
 //! `twat-cache-benches` and writes `target/bench-report.md` (a table per criterion group:
-//! median time per operation and the ratio of ours to each baseline) and
-//! `target/bench-report.svg` (a bar chart of those ratios).
+//! median time per operation and the ratio of ours to each baseline; then, when the
+//! `hitratio` bench ran, its hit-ratio table) and `target/bench-report.svg` (a bar chart of
+//! the time ratios).
 //!
 //! * `ENGINE` is a `[[bench]]` target of `benches/Cargo.toml` (`core`, `memory`, `disk`,
 //!   `file`, `async`, …); none means all of them, in the manifest's order.
@@ -54,6 +55,27 @@ const QUICK_ARGS: &[&str] = &[
     "--nresamples",
     "10000",
 ];
+
+/// The bench that counts hits instead of timing (`benches/benches/hitratio.rs`): it
+/// writes its own table to `target/hitratio.md`, which the report appends.
+const HIT_RATIO_BENCH: &str = "hitratio";
+
+/// The hit-ratio table of the last `hitratio` run, as a section of the report (its
+/// heading one level down), or a line saying it is missing.
+fn hit_ratio_section(path: &Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(table) => {
+            let table = table
+                .strip_prefix("# ")
+                .map_or_else(|| table.clone(), |rest| format!("## {rest}"));
+            format!("\n{}\n", table.trim_end())
+        }
+        Err(_) => format!(
+            "\n## Hit ratio\n\nNo hit-ratio results at `{}`: run `cargo xtask bench {HIT_RATIO_BENCH}`.\n",
+            path.display()
+        ),
+    }
+}
 
 /// The `bench` command.
 #[derive(Debug)]
@@ -161,7 +183,8 @@ impl Bench {
         for problem in &problems {
             eprintln!("xtask: skipped a criterion result: {problem}");
         }
-        if measurements.is_empty() {
+        let hit_ratio = self.report_only || self.engines.iter().any(|e| e == HIT_RATIO_BENCH);
+        if measurements.is_empty() && !hit_ratio {
             failures.push(format!(
                 "no criterion results found under {}",
                 target.join("criterion").display()
@@ -183,7 +206,11 @@ impl Bench {
         };
         let markdown_path = target.join("bench-report.md");
         let svg_path = target.join("bench-report.svg");
-        write(&markdown_path, &report::markdown(&info, &groups))?;
+        let mut markdown = report::markdown(&info, &groups);
+        if hit_ratio {
+            markdown.push_str(&hit_ratio_section(&target.join("hitratio.md")));
+        }
+        write(&markdown_path, &markdown)?;
         let title = format!("twat-cache benchmarks — {} — {}", info.machine, info.date);
         write(&svg_path, &chart::svg(&title, &groups))?;
         println!(
@@ -350,6 +377,24 @@ mod tests {
         for engine in ["core", "memory", "disk", "file", "async"] {
             assert!(real.available.iter().any(|a| a == engine), "{engine}");
         }
+    }
+
+    #[test]
+    fn the_hit_ratio_table_becomes_a_section_of_the_report() {
+        let dir = std::env::temp_dir().join(format!("xtask-hitratio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hitratio.md");
+        std::fs::write(
+            &path,
+            "# Hit ratio (%)\n\n| workload | ours |\n|---|---:|\n| zipf | 45.1 |\n",
+        )
+        .unwrap();
+        let section = hit_ratio_section(&path);
+        assert!(section.starts_with("\n## Hit ratio (%)\n"), "{section}");
+        assert!(section.contains("| zipf | 45.1 |"), "{section}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let missing = hit_ratio_section(&dir.join("hitratio.md"));
+        assert!(missing.contains("cargo xtask bench hitratio"), "{missing}");
     }
 
     #[test]
