@@ -77,6 +77,38 @@ fn hit_ratio_section(path: &Path) -> String {
     }
 }
 
+/// The column of the hit-ratio table that the chart draws.
+const HIT_RATIO_COLUMN: &str = "tinylfu ÷ best peer";
+
+/// `(workload, ours ÷ best peer)` for each row of the hit-ratio table (rows whose value
+/// does not parse are left out).
+fn hit_ratios_of(table: &str) -> Vec<(String, f64)> {
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_owned())
+            .collect()
+    };
+    let mut lines = table
+        .lines()
+        .filter(|line| line.trim_start().starts_with('|'));
+    let Some(column) = lines.next().and_then(|header| {
+        cells(header)
+            .iter()
+            .position(|cell| cell == HIT_RATIO_COLUMN)
+    }) else {
+        return Vec::new();
+    };
+    lines
+        .filter_map(|line| {
+            let row = cells(line);
+            let ratio = row.get(column)?.parse::<f64>().ok()?;
+            Some((row.first()?.clone(), ratio))
+        })
+        .collect()
+}
+
 /// The `bench` command.
 #[derive(Debug)]
 pub(crate) struct Bench {
@@ -212,7 +244,14 @@ impl Bench {
         }
         write(&markdown_path, &markdown)?;
         let title = format!("twat-cache benchmarks — {} — {}", info.machine, info.date);
-        write(&svg_path, &chart::svg(&title, &groups))?;
+        let hit_ratios = if hit_ratio {
+            std::fs::read_to_string(target.join("hitratio.md"))
+                .map(|table| hit_ratios_of(&table))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        write(&svg_path, &chart::svg(&title, &groups, &hit_ratios))?;
         println!(
             "xtask: {} benchmarks in {} groups\nxtask: report: {}\nxtask: chart:  {}",
             measurements.len(),
@@ -395,6 +434,16 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let missing = hit_ratio_section(&dir.join("hitratio.md"));
         assert!(missing.contains("cargo xtask bench hitratio"), "{missing}");
+    }
+
+    #[test]
+    fn the_chart_reads_the_hit_ratio_column() {
+        let table = "# Hit ratio\n\n| workload | ours lru | tinylfu ÷ best peer | Bélády − tinylfu |\n|---|---:|---:|---:|\n| zipf 0.9 | 34.2 | 0.990 | 8.2 pts |\n| loop | 0.0 | 1.253 | 1.1 pts |\n| broken | 1.0 | — | 0 |\n";
+        assert_eq!(
+            hit_ratios_of(table),
+            [("zipf 0.9".to_owned(), 0.990), ("loop".to_owned(), 1.253)]
+        );
+        assert!(hit_ratios_of("| a | b |\n|---|---|\n| x | 1 |\n").is_empty());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The SVG chart: one horizontal bar per (ours, baseline) pair, the length the ratio
 //! ours ÷ baseline on a log scale centred on 1× — bars to the left (green) are where ours
-//! is faster, to the right (red) where it is slower. Hand-written SVG, no plotting crate.
+//! is faster, to the right (red) where it is slower — then, when the hit-ratio bench ran,
+//! one bar per workload of ours' hit ratio ÷ the best peer's, where right of 1× (green) is
+//! better. Hand-written SVG, no plotting crate.
 
 use std::fmt::Write as _;
 
@@ -30,13 +32,14 @@ fn x_of(ratio: f64) -> f64 {
     centre + decades / DECADES * (PLOT_END - PLOT_START) / 2.0
 }
 
-/// The whole SVG document for `groups` (a note instead of bars if no group has both ours
-/// and a baseline).
-pub(crate) fn svg(title: &str, groups: &[Group]) -> String {
+/// The whole SVG document for `groups` and the `(workload, hit ratio ours ÷ best peer)`
+/// rows of the hit-ratio bench (a note instead of bars if there is nothing to compare).
+pub(crate) fn svg(title: &str, groups: &[Group], hit_ratios: &[(String, f64)]) -> String {
     let compared: Vec<&Group> = groups.iter().filter(|g| !g.ratios().is_empty()).collect();
-    let bars: usize = compared.iter().map(|g| g.ratios().len()).sum();
+    let bars: usize = compared.iter().map(|g| g.ratios().len()).sum::<usize>() + hit_ratios.len();
+    let sections = compared.len() + usize::from(!hit_ratios.is_empty());
     #[allow(clippy::cast_precision_loss, reason = "a few hundred bars at most")]
-    let height = TOP + compared.len() as f64 * GROUP_GAP + bars as f64 * ROW + 30.0;
+    let height = TOP + sections as f64 * GROUP_GAP + bars as f64 * ROW + 30.0;
     let mut body = String::new();
 
     // Axis: ticks at each decade, the 1× line spanning the plot.
@@ -95,7 +98,32 @@ pub(crate) fn svg(title: &str, groups: &[Group]) -> String {
             y += ROW;
         }
     }
-    if compared.is_empty() {
+    if !hit_ratios.is_empty() {
+        y += GROUP_GAP;
+        let _ = writeln!(
+            body,
+            r#"<text x="10" y="{:.1}" font-weight="bold">hit ratio: ours (tinylfu) ÷ best peer — right of 1× (green) ours answers more calls</text>"#,
+            y - 8.0,
+        );
+        for (workload, ratio) in hit_ratios {
+            let (x1, x2) = (x_of(1.0), x_of(*ratio));
+            let (left, width) = (x1.min(x2), (x2 - x1).abs().max(1.0));
+            let fill = if *ratio >= 1.0 { "#2e7d32" } else { "#c62828" };
+            let _ = writeln!(
+                body,
+                r#"<text x="{LABEL_END:.1}" y="{ty:.1}" text-anchor="end">{label}</text>
+<rect x="{left:.1}" y="{ry:.1}" width="{width:.1}" height="{h:.1}" fill="{fill}"><title>{label}: {value}</title></rect>
+<text x="{VALUE_X:.1}" y="{ty:.1}">{value}</text>"#,
+                ty = y + ROW - 5.0,
+                ry = y + 3.0,
+                h = ROW - 6.0,
+                label = escape(&cut(workload)),
+                value = format_ratio(*ratio),
+            );
+            y += ROW;
+        }
+    }
+    if compared.is_empty() && hit_ratios.is_empty() {
         let _ = writeln!(
             body,
             r#"<text x="10" y="{:.1}">No group has both an ours and a baseline benchmark: see the report's tables.</text>"#,
@@ -163,7 +191,7 @@ mod tests {
     #[test]
     fn the_chart_has_one_bar_per_pair_with_escaped_labels() {
         let groups = group(&fixture(), &engines());
-        let chart = svg("twat-cache & co", &groups);
+        let chart = svg("twat-cache & co", &groups, &[]);
         assert!(chart.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(chart.trim_end().ends_with("</svg>"));
         // memory/hit 1×2, hit-2-threads 1×1, file 1×2, async 1×1; core has no baseline.
@@ -189,9 +217,29 @@ mod tests {
     #[test]
     fn a_chart_without_pairs_says_so() {
         let groups = group(&fixture()[7..9], &engines());
-        let chart = svg("core only", &groups);
+        let chart = svg("core only", &groups, &[]);
         assert_eq!(chart.matches("<rect x=").count(), 0);
         assert!(chart.contains("No group has both"));
+    }
+
+    #[test]
+    fn hit_ratios_get_their_own_bars_where_more_is_better() {
+        let groups = group(&fixture()[7..9], &engines());
+        let rows = [("loop".to_owned(), 1.25), ("scans".to_owned(), 0.96)];
+        let chart = svg("hit ratio only", &groups, &rows);
+        assert_eq!(chart.matches("<rect x=").count(), 2);
+        assert!(!chart.contains("No group has both"));
+        let bar = |name: &str| {
+            chart
+                .lines()
+                .find(|line| {
+                    line.starts_with("<rect x=") && line.contains(&format!("<title>{name}:"))
+                })
+                .unwrap()
+                .to_owned()
+        };
+        assert!(bar("loop").contains("#2e7d32"), "more hits is green");
+        assert!(bar("scans").contains("#c62828"), "fewer hits is red");
     }
 
     #[test]
