@@ -4,102 +4,42 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
+/// The Redis engine's own test server: a private `redis-server`, killed on drop.
+#[path = "../../twat-cache-redis/tests/common/mod.rs"]
+mod redis_common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{json_of, twat_cache};
 use predicates::prelude::*;
+use redis_common::RedisServer;
 use twat_cache_core::CacheConfig;
 use twat_cache_redis::{RedisCache, RedisOptions};
 
-/// A private server on a free loopback port, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Option<Self> {
-        let path = std::env::var_os("PATH")?;
-        let Some(binary) = std::env::split_paths(&path)
-            .map(|dir| dir.join("redis-server"))
-            .find(|candidate| candidate.is_file())
-        else {
-            assert!(
-                std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
-                "TWAT_CACHE_REQUIRE_REDIS=1 but redis-server is not on PATH"
-            );
-            return None;
-        };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        let client = redis::Client::open(server.url.as_str()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while client
-            .get_connection_with_timeout(Duration::from_millis(200))
-            .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
+/// A Redis cache of `server`'s named `name`, as an application would open one.
+fn cache(server: &RedisServer, name: &str, ttl: Option<Duration>) -> RedisCache {
+    let mut config = CacheConfig::builder().name(name).redis_url(server.url());
+    if let Some(ttl) = ttl {
+        config = config.ttl(ttl);
     }
-
-    fn cache(&self, name: &str, ttl: Option<Duration>) -> RedisCache {
-        let mut config = CacheConfig::builder()
-            .name(name)
-            .redis_url(self.url.as_str());
-        if let Some(ttl) = ttl {
-            config = config.ttl(ttl);
-        }
-        RedisCache::open_with(&config.build().unwrap(), RedisOptions::default()).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    RedisCache::open_with(&config.build().unwrap(), RedisOptions::default()).unwrap()
 }
 
 #[test]
 fn list_stats_and_clear_act_on_the_servers_caches() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
-    let users = server.cache("app::users", None);
+    let users = cache(&server, "app::users", None);
     for i in 0..30_u32 {
         users.set(&i, &format!("user {i}")).unwrap();
     }
-    let sessions = server.cache("sessions", Some(Duration::from_secs(3600)));
+    let sessions = cache(&server, "sessions", Some(Duration::from_secs(3600)));
     for i in 0..5_u32 {
         sessions.set(&i, &vec![0_u8; 100]).unwrap();
     }
     // A key of someone else's is neither listed nor removed.
-    let mut raw = redis::Client::open(server.url.as_str())
+    let mut raw = redis::Client::open(server.url().as_str())
         .unwrap()
         .get_connection()
         .unwrap();
@@ -111,7 +51,7 @@ fn list_stats_and_clear_act_on_the_servers_caches() {
     let root = tempfile::tempdir().unwrap();
 
     let output = twat_cache(root.path())
-        .args(["list", "--json", "--redis", &server.url])
+        .args(["list", "--json", "--redis", &server.url()])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -126,22 +66,22 @@ fn list_stats_and_clear_act_on_the_servers_caches() {
     assert!(caches[1]["value_bytes"].as_u64().unwrap() >= 500);
 
     twat_cache(root.path())
-        .args(["stats", "sessions", "--redis", &server.url])
+        .args(["stats", "sessions", "--redis", &server.url()])
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^sessions\s+0\s+5\s+5\s+0\s").unwrap());
     twat_cache(root.path())
-        .args(["stats", "nobody", "--redis", &server.url])
+        .args(["stats", "nobody", "--redis", &server.url()])
         .assert()
         .code(2);
 
     twat_cache(root.path())
-        .args(["clear", "app::users", "--redis", &server.url])
+        .args(["clear", "app::users", "--redis", &server.url()])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--yes"));
     twat_cache(root.path())
-        .args(["clear", "app::users", "--yes", "--redis", &server.url])
+        .args(["clear", "app::users", "--yes", "--redis", &server.url()])
         .assert()
         .success()
         .stdout(predicate::str::is_match(r"(?m)^app::users\s+30$").unwrap());
@@ -149,7 +89,7 @@ fn list_stats_and_clear_act_on_the_servers_caches() {
     assert!(sessions.get::<_, Vec<u8>>(&1_u32).unwrap().is_some());
 
     twat_cache(root.path())
-        .args(["clear", "--all", "--yes", "--redis", &server.url])
+        .args(["clear", "--all", "--yes", "--redis", &server.url()])
         .assert()
         .success();
     let left: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut raw).unwrap();
@@ -158,14 +98,10 @@ fn list_stats_and_clear_act_on_the_servers_caches() {
 
 #[test]
 fn an_unreachable_server_is_one_line_and_exit_1() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = redis_common::free_port();
     let root = tempfile::tempdir().unwrap();
     let output = twat_cache(root.path())
-        .args(["list", "--redis", &format!("redis://127.0.0.1:{port}")])
+        .args(["list", "--redis", &redis_common::url_for(port)])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
