@@ -9,8 +9,9 @@ use twat_cache_core::Error;
 use twat_cache_disk::inspect as disk;
 use twat_cache_file::inspect as file;
 
+use crate::context::{Context, Outcome};
 use crate::error::CliError;
-use crate::output::{Table, human_size};
+use crate::output::{Format, Table, human_size, spinner, write_json};
 use crate::summary::FolderEngine;
 use crate::targets::Target;
 
@@ -105,9 +106,54 @@ pub(crate) fn remove_where(
     Ok(removed)
 }
 
+/// The JSON form of what `purge` and `clear` removed: `{"root", "caches": [Removed…]}`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    root: &'a std::path::Path,
+    caches: &'a [Removed],
+}
+
+/// Removes from each of `targets` the entries `rule` picks ([`remove_where`]), with a
+/// spinner counting entries as `what`, and prints what was removed, as a table or JSON;
+/// [`Outcome::Problems`] when a cache was held by another process (and so left alone).
+///
+/// # Errors
+///
+/// [`CliError::Cache`] when a folder cannot be read or written, [`CliError::Output`]
+/// when `out` cannot be written.
+pub(crate) fn remove_and_report(
+    targets: &[Target],
+    rule: &dyn Fn(&EntryFacts) -> bool,
+    what: &'static str,
+    context: &Context,
+    out: &mut dyn std::io::Write,
+) -> Result<Outcome, CliError> {
+    let progress = spinner(what);
+    let mut results = Vec::new();
+    for target in targets {
+        results.push(remove_where(target, rule, &|| progress.inc(1))?);
+    }
+    progress.finish_and_clear();
+    match context.format {
+        Format::Json => write_json(
+            out,
+            &Report {
+                root: context.root.path(),
+                caches: &results,
+            },
+        )?,
+        Format::Table => write!(out, "{}", render_removed(&results))?,
+    }
+    Ok(if results.iter().any(|result| result.in_use) {
+        Outcome::Problems
+    } else {
+        Outcome::Sound
+    })
+}
+
 /// The table of what `purge` and `clear` removed.
 #[must_use]
-pub(crate) fn render_removed(results: &[Removed]) -> String {
+fn render_removed(results: &[Removed]) -> String {
     let mut table = Table::new(&[
         ("NAME", false),
         ("ENGINE", false),

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::context::{Context, Outcome};
 use crate::error::CliError;
-use crate::output::{Format, Table, spinner, write_json};
+use crate::output::{Format, Table, write_json};
 use crate::redis_server;
-use crate::removal::{remove_where, render_removed};
+use crate::removal::remove_and_report;
 use crate::targets::resolve_targets;
 
 /// Arguments of `twat-cache clear`.
@@ -29,13 +29,6 @@ pub(crate) struct ClearArgs {
     /// Do not ask for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
-}
-
-/// The JSON form: `{"root", "caches": [Removed…]}`.
-#[derive(Debug, Serialize)]
-struct Report<'a> {
-    root: &'a std::path::Path,
-    caches: &'a [crate::removal::Removed],
 }
 
 /// Clears the caches; [`Outcome::Problems`] when one was held by another process (and
@@ -65,27 +58,7 @@ pub(crate) fn run(
     if !confirmed(args, context, &listed.join(", "), &place)? {
         return Ok(Outcome::Problems);
     }
-    let progress = spinner("entries removed");
-    let mut results = Vec::new();
-    for target in &targets {
-        results.push(remove_where(target, &|_| true, &|| progress.inc(1))?);
-    }
-    progress.finish_and_clear();
-    match context.format {
-        Format::Json => write_json(
-            out,
-            &Report {
-                root: context.root.path(),
-                caches: &results,
-            },
-        )?,
-        Format::Table => write!(out, "{}", render_removed(&results))?,
-    }
-    Ok(if results.iter().any(|result| result.in_use) {
-        Outcome::Problems
-    } else {
-        Outcome::Sound
-    })
+    remove_and_report(&targets, &|_| true, "entries removed", context, out)
 }
 
 /// `clear --redis`: removes the named caches' keys (or every `twat_cache:` key with

@@ -4,12 +4,9 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 use crate::context::{Context, Outcome};
 use crate::error::CliError;
-use crate::output::{Format, spinner, write_json};
-use crate::removal::{EntryFacts, Removed, remove_where, render_removed};
+use crate::removal::{EntryFacts, remove_and_report};
 use crate::summary::FolderEngine;
 use crate::targets::resolve_targets;
 
@@ -35,13 +32,6 @@ pub(crate) struct PurgeArgs {
     /// Entries larger than this: `100MiB`, `2GB`, `4096`.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) larger_than: Option<u64>,
-}
-
-/// The JSON form: `{"root", "caches": [Removed…]}`.
-#[derive(Debug, Serialize)]
-struct Report<'a> {
-    root: &'a std::path::Path,
-    caches: &'a [Removed],
 }
 
 /// Purges the caches and prints what it removed; [`Outcome::Problems`] when a cache was
@@ -78,27 +68,7 @@ pub(crate) fn run(
                 .zip(facts.last_used)
                 .is_some_and(|(cutoff, used)| used < cutoff)
     };
-    let progress = spinner("entries looked at");
-    let mut results = Vec::new();
-    for target in &targets {
-        results.push(remove_where(target, &rule, &|| progress.inc(1))?);
-    }
-    progress.finish_and_clear();
-    match context.format {
-        Format::Json => write_json(
-            out,
-            &Report {
-                root: context.root.path(),
-                caches: &results,
-            },
-        )?,
-        Format::Table => write!(out, "{}", render_removed(&results))?,
-    }
-    Ok(if results.iter().any(|result| result.in_use) {
-        Outcome::Problems
-    } else {
-        Outcome::Sound
-    })
+    remove_and_report(&targets, &rule, "entries looked at", context, out)
 }
 
 /// A size such as `100MiB`, `1.5 GB` or `4096` (bytes).
