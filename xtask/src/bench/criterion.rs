@@ -2,11 +2,13 @@
 //! holds `benchmark.json` (group, function and value ids, throughput) and `estimates.json`
 //! (the statistics, in nanoseconds per iteration).
 //!
-//! Both files have a fixed shape written by criterion 0.8, so a few purpose-built
-//! extractors read the fields needed here instead of a JSON dependency.
+//! Both are read with `serde_json` into the few fields needed here; other fields are
+//! ignored, so a newer criterion that adds fields still reads.
 
 use std::path::Path;
 use std::time::SystemTime;
+
+use serde::Deserialize;
 
 /// One benchmark's result.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,100 +77,65 @@ pub(crate) fn collect(
     (measurements, problems)
 }
 
+/// The fields of `benchmark.json` this report needs.
+#[derive(Debug, Deserialize)]
+struct BenchmarkFile {
+    group_id: String,
+    function_id: Option<String>,
+    value_str: Option<String>,
+    /// `{"Elements": n}`, `{"Bytes": n}` or `null`.
+    throughput: Option<Throughput>,
+}
+
+/// Criterion's `Throughput`, serialized externally tagged: only `Elements` counts
+/// operations (`Bytes` and the others leave it `None`).
+#[derive(Debug, Deserialize)]
+struct Throughput {
+    #[serde(rename = "Elements")]
+    elements: Option<u64>,
+}
+
+/// The fields of `estimates.json` this report needs.
+#[derive(Debug, Deserialize)]
+struct EstimatesFile {
+    median: Estimate,
+}
+
+/// One statistic of `estimates.json`.
+#[derive(Debug, Deserialize)]
+struct Estimate {
+    point_estimate: f64,
+}
+
 /// One `new/` folder's benchmark.json + estimates.json.
 fn read_measurement(new_dir: &Path) -> Result<Measurement, String> {
-    let read = |name: &str| {
+    fn read<T: serde::de::DeserializeOwned>(new_dir: &Path, name: &str) -> Result<T, String> {
         let path = new_dir.join(name);
-        std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))
-    };
-    let benchmark = read("benchmark.json")?;
-    let estimates = read("estimates.json")?;
-    let unexpected = |what: &str| format!("{}: unexpected {what}", new_dir.display());
-    let group = string_field(&benchmark, "group_id")
-        .flatten()
-        .ok_or_else(|| unexpected("benchmark.json (no group_id)"))?;
-    let function = string_field(&benchmark, "function_id").flatten();
-    let value = string_field(&benchmark, "value_str").flatten();
-    let id = match (function, value) {
+        let text =
+            std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
+    }
+    let benchmark: BenchmarkFile = read(new_dir, "benchmark.json")?;
+    let estimates: EstimatesFile = read(new_dir, "estimates.json")?;
+    Ok(measurement(benchmark, &estimates))
+}
+
+/// The measurement the two files describe.
+fn measurement(benchmark: BenchmarkFile, estimates: &EstimatesFile) -> Measurement {
+    let id = match (benchmark.function_id, benchmark.value_str) {
         (Some(function), Some(value)) => format!("{function}/{value}"),
         (Some(only), None) | (None, Some(only)) => only,
-        (None, None) => group.clone(),
+        (None, None) => benchmark.group_id.clone(),
     };
-    let median_ns =
-        median_point_estimate(&estimates).ok_or_else(|| unexpected("estimates.json"))?;
-    Ok(Measurement {
-        group,
+    let elements = benchmark
+        .throughput
+        .and_then(|throughput| throughput.elements);
+    Measurement {
+        group: benchmark.group_id,
         id,
-        median_ns,
-        elements: throughput_elements(&benchmark),
-    })
-}
-
-/// `estimates.json` → `median.point_estimate` (ns per iteration).
-pub(crate) fn median_point_estimate(estimates: &str) -> Option<f64> {
-    let median = estimates.find("\"median\":")?;
-    let rest = &estimates[median..];
-    let point = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    number_at(&rest[point..])
-}
-
-/// `benchmark.json` → `throughput.Elements` (`None` for no throughput or bytes).
-pub(crate) fn throughput_elements(benchmark: &str) -> Option<u64> {
-    let throughput = benchmark.find("\"throughput\":")? + "\"throughput\":".len();
-    let rest = benchmark[throughput..].trim_start().strip_prefix('{')?;
-    let object_end = rest.find('}').unwrap_or(rest.len());
-    let elements = rest[..object_end].find("\"Elements\":")? + "\"Elements\":".len();
-    let value = number_at(&rest[elements..])?;
-    // Whole numbers only: criterion writes a u64.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked to be a whole, non-negative number first"
-    )]
-    (value >= 0.0 && value.fract() == 0.0).then_some(value as u64)
-}
-
-/// The JSON number at the start of `text` (after whitespace).
-fn number_at(text: &str) -> Option<f64> {
-    let text = text.trim_start();
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
-        .unwrap_or(text.len());
-    text[..end].parse().ok()
-}
-
-/// The string field `key` of a flat JSON object: `Some(None)` for `null`, `None` if the key
-/// is absent or not a string.
-pub(crate) fn string_field(json: &str, key: &str) -> Option<Option<String>> {
-    let pattern = format!("\"{key}\":");
-    let start = json.find(&pattern)? + pattern.len();
-    let rest = json[start..].trim_start();
-    if rest.starts_with("null") {
-        return Some(None);
+        median_ns: estimates.median.point_estimate,
+        elements,
     }
-    let mut chars = rest.strip_prefix('"')?.chars();
-    let mut value = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(Some(value)),
-            '\\' => match chars.next()? {
-                'n' => value.push('\n'),
-                't' => value.push('\t'),
-                'r' => value.push('\r'),
-                'b' => value.push('\u{8}'),
-                'f' => value.push('\u{c}'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    let code = u32::from_str_radix(&hex, 16).ok()?;
-                    // A surrogate half (an emoji in an id) becomes U+FFFD: display only.
-                    value.push(char::from_u32(code).unwrap_or('\u{fffd}'));
-                }
-                other => value.push(other),
-            },
-            other => value.push(other),
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -179,47 +146,31 @@ mod tests {
 
     const BENCHMARK: &str = r#"{"group_id":"memory/hit","function_id":"moka::future get (polled \"once\")","value_str":null,"throughput":{"Elements":2},"full_id":"memory/hit/x","directory_name":"memory_hit/x","title":"memory/hit/x"}"#;
 
-    #[test]
-    fn the_median_point_estimate_is_read() {
-        assert_eq!(
-            median_point_estimate(ESTIMATES),
-            Some(74.835_643_929_532_24)
-        );
-        assert_eq!(
-            median_point_estimate("{\"median\":{\"point_estimate\":1.5e3}}"),
-            Some(1500.0)
-        );
-        assert_eq!(
-            median_point_estimate("{\"mean\":{\"point_estimate\":1}}"),
-            None
-        );
+    fn parse(benchmark: &str, estimates: &str) -> Measurement {
+        let benchmark = serde_json::from_str(benchmark).unwrap();
+        let estimates: EstimatesFile = serde_json::from_str(estimates).unwrap();
+        measurement(benchmark, &estimates)
     }
 
     #[test]
-    fn benchmark_ids_and_throughput_are_read() {
-        assert_eq!(
-            string_field(BENCHMARK, "group_id"),
-            Some(Some("memory/hit".to_owned()))
+    fn criterion_files_are_read() {
+        let read = parse(BENCHMARK, ESTIMATES);
+        assert_eq!(read.group, "memory/hit");
+        assert_eq!(read.id, "moka::future get (polled \"once\")");
+        assert_eq!(read.median_ns, 74.835_643_929_532_24);
+        assert_eq!(read.elements, Some(2));
+        let other = parse(
+            r#"{"group_id":"g","function_id":null,"value_str":"\u00e9","throughput":{"Bytes":1024}}"#,
+            r#"{"median":{"point_estimate":1.5e3}}"#,
         );
-        assert_eq!(
-            string_field(BENCHMARK, "function_id"),
-            Some(Some("moka::future get (polled \"once\")".to_owned()))
+        assert_eq!((other.id.as_str(), other.median_ns), ("é", 1500.0));
+        assert_eq!(other.elements, None);
+        let none = parse(
+            r#"{"group_id":"g","function_id":null,"value_str":null,"throughput":null}"#,
+            r#"{"median":{"point_estimate":1}}"#,
         );
-        assert_eq!(string_field(BENCHMARK, "value_str"), Some(None));
-        assert_eq!(string_field(BENCHMARK, "missing"), None);
-        assert_eq!(
-            string_field(r#"{"a":"\u00e9\\"}"#, "a"),
-            Some(Some("é\\".to_owned()))
-        );
-        assert_eq!(throughput_elements(BENCHMARK), Some(2));
-        assert_eq!(
-            throughput_elements(r#"{"throughput":null,"x":{"Elements":3}}"#),
-            None
-        );
-        assert_eq!(
-            throughput_elements(r#"{"throughput":{"Bytes":1024}}"#),
-            None
-        );
+        assert_eq!((none.id.as_str(), none.elements), ("g", None));
+        assert!(serde_json::from_str::<EstimatesFile>(r#"{"mean":{"point_estimate":1}}"#).is_err());
     }
 
     #[test]
