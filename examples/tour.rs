@@ -191,14 +191,7 @@ fn folder_size(path: &std::path::Path) -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the tour's caches out of the real cache folder.
-    if std::env::var_os("TWAT_CACHE_DIR").is_none() {
-        let root = std::env::temp_dir().join("twat_cache_tour");
-        let status = std::process::Command::new(std::env::current_exe()?)
-            .args(std::env::args_os().skip(1))
-            .env("TWAT_CACHE_DIR", &root)
-            .status()?;
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    twat_cache_examples::rerun_with_cache_dir(&std::env::temp_dir().join("twat_cache_tour"))?;
     let root = twat_cache::cache_root()?;
     println!("twat-cache tour — cache root: {}", root.display());
 

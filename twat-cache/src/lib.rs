@@ -6,6 +6,9 @@
 
 mod context;
 mod memo;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod prelude;
 mod registry;
 mod store;

@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
-use super::memo_cell_impls;
 use super::persistent::PersistentEntry;
+use super::{memo_cell_impls, observe};
 
 /// The cache of one persistently memoized `async fn`, as a `static` in its wrapper.
 pub struct AsyncPersistentMemo<V> {
@@ -93,7 +93,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
         if let Some(value) = Self::lookup(&entry, &key).await {
             return Ok(value);
         }
-        let value = run.await?;
+        let value = observe::miss_async(entry.name(), run).await?;
         Ok(Self::store(entry, key, value).await)
     }
 }

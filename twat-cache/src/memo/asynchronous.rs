@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
-use super::{TypedEntry, memo_cell_impls, resolve_config};
+use super::{TypedEntry, memo_cell_impls, observe, resolve_config};
 
 #[cfg(feature = "async")]
 type Engine<V> = twat_cache_async::AsyncCache<KeyBuf, V>;
@@ -64,13 +64,16 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
         let entry = self.entry(make);
         match key {
             #[cfg(feature = "async")]
-            Ok(key) => entry.cache.get_or_insert_with(key, run).await,
+            Ok(key) => {
+                let run = observe::miss_async(&entry.name, run);
+                entry.cache.get_or_insert_with(key, run).await
+            }
             #[cfg(not(feature = "async"))]
             Ok(key) => {
                 if let Some(value) = entry.cache.get(&key) {
                     return value;
                 }
-                let value = run.await;
+                let value = observe::miss_async(&entry.name, run).await;
                 entry.cache.insert(key, value.clone());
                 value
             }
@@ -97,7 +100,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 if let Some(value) = entry.cache.get(&key) {
                     return Ok(value);
                 }
-                let value = run.await?;
+                let value = observe::miss_async(&entry.name, run).await?;
                 entry.cache.insert(key, value.clone());
                 Ok(value)
             }
@@ -122,7 +125,10 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
             let Some(key) = key else { return run.await };
             let entry = self.entry(make);
             match key {
-                Ok(key) => entry.cache.try_get_or_insert_with(key, run).await,
+                Ok(key) => {
+                    let run = observe::miss_async(&entry.name, run);
+                    entry.cache.try_get_or_insert_with(key, run).await
+                }
                 Err(err) => {
                     entry.error(&err);
                     run.await

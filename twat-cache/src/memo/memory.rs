@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use twat_cache_core::{CacheConfig, ConfigError, Error};
 use twat_cache_memory::MemoryCache;
 
-use super::{TypedEntry, resolve_config};
+use super::{TypedEntry, observe, resolve_config};
 
 /// The cache of one memoized function, as a `static` in its wrapper.
 pub struct MemoryMemo<K, V> {
@@ -65,7 +65,9 @@ where
         let Some(key) = key else { return run() };
         let entry = self.entry(make);
         match key {
-            Ok(key) => entry.cache.get_or_insert_with(key, run),
+            Ok(key) => entry
+                .cache
+                .get_or_insert_with(key, || observe::miss(&entry.name, run)),
             Err(err) => {
                 entry.error(&err.into());
                 run()
@@ -85,7 +87,9 @@ where
         let Some(key) = key else { return run() };
         let entry = self.entry(make);
         match key {
-            Ok(key) => entry.cache.try_get_or_insert_with(key, run),
+            Ok(key) => entry
+                .cache
+                .try_get_or_insert_with(key, || observe::miss(&entry.name, run)),
             Err(err) => {
                 entry.error(&err.into());
                 run()

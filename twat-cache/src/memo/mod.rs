@@ -13,6 +13,7 @@ mod asynchronous;
 mod bytes;
 mod flight;
 mod memory;
+mod observe;
 mod persistent;
 
 pub use async_persistent::AsyncPersistentMemo;

@@ -33,7 +33,7 @@ use twat_cache_core::{
 };
 
 use super::flight::{Flights, Role};
-use super::{bytes, memo_cell_impls, resolve_config};
+use super::{bytes, memo_cell_impls, observe, resolve_config};
 use crate::store::{Disk, Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
@@ -116,7 +116,7 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
                 None => None,
             },
         };
-        let value = run()?;
+        let value = observe::miss(entry.name(), run)?;
         entry.store_value(arguments, &value);
         Ok(value)
     }
@@ -158,6 +158,11 @@ impl PersistentEntry {
             disk,
             flights: Flights::default(),
         }
+    }
+
+    /// The name the store is registered under.
+    pub(super) fn name(&self) -> &str {
+        self.store.name()
     }
 
     /// The encoded arguments, or `None` (counted) when they would not encode.
