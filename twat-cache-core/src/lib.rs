@@ -3,6 +3,8 @@
 
 mod codec;
 mod config;
+#[cfg(feature = "serde")]
+mod config_serde;
 mod engine;
 pub mod envelope;
 mod error;

@@ -19,6 +19,10 @@ use crate::error::Error;
 /// assert_eq!(Stats::default().hit_ratio(), 0.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+// With the `serde` feature: every field by name; fields missing from the input (written
+// by an older version) read as their defaults.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct Stats {
     /// Lookups that found a live entry.
     pub hits: u64,
