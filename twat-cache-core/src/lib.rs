@@ -7,6 +7,7 @@ mod config;
 mod config_serde;
 mod engine;
 pub mod envelope;
+pub mod lease;
 mod error;
 mod key;
 pub mod registry;

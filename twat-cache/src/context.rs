@@ -11,6 +11,10 @@ use twat_cache_core::{
     encode_value,
 };
 
+use twat_cache_core::lease::LeaseDir;
+
+use crate::memo::flight::Flights;
+use crate::memo::lease;
 use crate::store::{Store, open_store};
 
 /// The name a `CacheContext` without a configured name uses for its key space.
@@ -42,6 +46,10 @@ pub struct CacheContext {
     store: Arc<dyn Store>,
     namespace: Namespace,
     engine: EngineKind,
+    /// [`CacheContext::get_or_insert_with`]'s computations running in this process.
+    flights: Flights,
+    /// Per-key leases across processes sharing a file-engine folder.
+    leases: Option<LeaseDir>,
 }
 
 impl std::fmt::Debug for CacheContext {
@@ -74,6 +82,10 @@ impl CacheContext {
         Ok(Self {
             namespace: config.namespace(UNNAMED),
             engine: config.engine().unwrap_or(EngineKind::Memory),
+            flights: Flights::default(),
+            leases: store
+                .lease_folder()
+                .map(|folder| LeaseDir::new(folder, config.secure())),
             store,
         })
     }
@@ -123,6 +135,71 @@ impl CacheContext {
         let key = self.namespace.key(key)?;
         let payload = encode_value(value)?;
         self.store.set_bytes(&key, &payload)
+    }
+
+    /// The value under `key`, or else `compute()`'s result, stored under `key`.
+    ///
+    /// Concurrent callers missing the same key compute it once: the other threads of
+    /// this process wait for the first one's value, and so do other processes whose
+    /// handles share a file-engine folder (through a per-key lease in the folder; a
+    /// process holding it that dies hands the key to the next caller at once, and a wait
+    /// never exceeds 30 seconds before the waiter computes on its own).
+    ///
+    /// This call never fails because of the cache: a key that will not encode, a read
+    /// or write error, or a broken lease is counted in `Stats::errors` (warned once) and
+    /// the value is computed and returned as if there were no cache.
+    ///
+    /// ```
+    /// use twat_cache::{CacheConfig, CacheContext};
+    ///
+    /// let cache = CacheContext::new(CacheConfig::builder().name("squares").build()?)?;
+    /// let mut runs = 0;
+    /// for _ in 0..3 {
+    ///     let nine: u64 = cache.get_or_insert_with(&3_u64, || {
+    ///         runs += 1;
+    ///         9
+    ///     });
+    ///     assert_eq!(nine, 9);
+    /// }
+    /// assert_eq!(runs, 1);
+    /// # Ok::<(), twat_cache::Error>(())
+    /// ```
+    pub fn get_or_insert_with<K, V>(&self, key: &K, compute: impl FnOnce() -> V) -> V
+    where
+        K: Serialize + ?Sized,
+        V: Serialize + DeserializeOwned,
+    {
+        let record = |err: &Error| self.store.record_error(err);
+        let key = match self.namespace.key(key) {
+            Ok(key) => key,
+            Err(err) => {
+                record(&err);
+                return compute();
+            }
+        };
+        let lookup = || -> Option<V> {
+            let payload = self
+                .store
+                .get_bytes(&key)
+                .map_err(|err| record(&err))
+                .ok()??;
+            decode_or_discard(&payload, || self.store.delete_bytes(&key), record)
+        };
+        if let Some(value) = lookup() {
+            return value;
+        }
+        let leases = self.leases.as_ref().map(|leases| (leases, key.as_slice()));
+        let _claim = match lease::claim(&self.flights, &key, leases, lookup, record) {
+            Ok(claim) => claim,
+            Err(value) => return value,
+        };
+        let value = compute();
+        if let Err(err) =
+            encode_value(&value).and_then(|payload| self.store.set_bytes(&key, &payload))
+        {
+            record(&err);
+        }
+        value
     }
 
     /// Removes the value under `key`; `true` if there was one.

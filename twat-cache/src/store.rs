@@ -15,6 +15,12 @@ pub(crate) trait Store: ByteStore + ManagedCache {
     /// from and encode into the engine's own buffers, which the byte-level [`ByteStore`]
     /// calls cannot (they hand over an owned copy of the payload).
     fn into_disk(self: Arc<Self>) -> Option<Arc<Disk>>;
+
+    /// The folder where processes sharing this store take per-key leases, when several
+    /// processes can share it: the file engine's `<folder>/leases`. The disk engine's
+    /// folder is one process's (fjall locks it; the others fall back to memory and could
+    /// not read the leader's entry anyway), and memory is one process's by nature.
+    fn lease_folder(&self) -> Option<std::path::PathBuf>;
 }
 
 impl<T: ByteStore + ManagedCache + Any> Store for T {
@@ -22,6 +28,22 @@ impl<T: ByteStore + ManagedCache + Any> Store for T {
         let any: Arc<dyn Any + Send + Sync> = self;
         any.downcast().ok()
     }
+
+    fn lease_folder(&self) -> Option<std::path::PathBuf> {
+        file_lease_folder(self)
+    }
+}
+
+#[cfg(feature = "file")]
+fn file_lease_folder(store: &dyn Any) -> Option<std::path::PathBuf> {
+    store
+        .downcast_ref::<twat_cache_file::FileCache>()
+        .map(|file| file.path().join("leases"))
+}
+
+#[cfg(not(feature = "file"))]
+const fn file_lease_folder(_: &dyn Any) -> Option<std::path::PathBuf> {
+    None
 }
 
 /// The disk engine, reached by its typed API where the facade can.

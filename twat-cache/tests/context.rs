@@ -101,3 +101,51 @@ fn engine_context_passes_the_result_through() {
     .unwrap();
     assert_eq!(doubled, 42);
 }
+
+#[test]
+fn get_or_insert_with_computes_once_for_concurrent_callers() {
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let cache = CacheContext::new(
+        CacheConfig::builder()
+            .name("context_get_or_insert")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let runs = AtomicUsize::new(0);
+    let barrier = Barrier::new(8);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                barrier.wait();
+                let value: String = cache.get_or_insert_with(&("user", 7), || {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    "seven".to_owned()
+                });
+                assert_eq!(value, "seven");
+            });
+        }
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        cache.get::<_, String>(&("user", 7)).unwrap().as_deref(),
+        Some("seven")
+    );
+    // A key that will not encode is computed, counted, and never stored.
+    let errors = cache.stats().errors;
+    let unencodable = UnencodableKey;
+    assert_eq!(cache.get_or_insert_with(&unencodable, || 5_u8), 5);
+    assert_eq!(cache.stats().errors, errors + 1);
+}
+
+/// A key whose `Serialize` always fails.
+struct UnencodableKey;
+
+impl Serialize for UnencodableKey {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this key has no encoding"))
+    }
+}

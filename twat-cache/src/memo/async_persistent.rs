@@ -5,8 +5,10 @@
 //! thread pool (runtime-agnostic, like the rest of the async path), never on the async
 //! executor's threads. Opening the store happens once, on the first call.
 //!
-//! Unlike the in-memory async engine, concurrent misses of one key each run the body
-//! (no single-flight across awaits for persistent caches).
+//! Concurrent misses of one key run the body once, as everywhere: in this process the
+//! other tasks await the leader's flight (never blocking an executor thread), and
+//! processes sharing a file-engine folder wait on its lease (polled on the blocking
+//! pool).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +19,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
+use super::flight::Role;
+use super::lease::Turn;
 use super::persistent::PersistentEntry;
 use super::{memo_cell_impls, observe};
 
@@ -93,7 +97,31 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
         if let Some(value) = Self::lookup(&entry, &key).await {
             return Ok(value);
         }
+        let _lead = match entry.flights.join_async(key.as_bytes()).await {
+            Role::Lead(guard) => Some(guard),
+            Role::Waited => match Self::lookup(&entry, &key).await {
+                Some(value) => return Ok(value),
+                // The leader failed (its `Err` is not cached): compute here.
+                None => None,
+            },
+        };
+        // Declared after `_lead`, so released first: both only after the value is stored.
+        let _lease = match Self::lease_turn(&entry, &key).await {
+            Turn::Found(value) => return Ok(value),
+            Turn::Lead(held) => Some(held),
+            Turn::Alone => None,
+        };
         let value = observe::miss_async(entry.name(), run).await?;
-        Ok(Self::store(entry, key, value).await)
+        Ok(Self::store(Arc::clone(&entry), key, value).await)
+    }
+
+    /// [`PersistentEntry::lease_turn`] off the executor's threads (waiting polls).
+    async fn lease_turn(entry: &Arc<PersistentEntry>, key: &KeyBuf) -> Turn<V> {
+        if !entry.has_leases() {
+            return Turn::Alone;
+        }
+        let entry = Arc::clone(entry);
+        let key = key.clone();
+        blocking::unblock(move || entry.lease_turn(key.as_bytes())).await
     }
 }

@@ -1,5 +1,6 @@
 //! Single-flight for the persistent caches: concurrent misses of one key in this process
-//! run the body once; the other callers wait, then read what it stored.
+//! run the body once; the other callers wait (threads block, tasks await), then read
+//! what it stored.
 //!
 //! Why not reuse the memory engine's: that one hands the computed value to the waiters,
 //! which needs `V: Clone`; persistent values need only `Serialize + DeserializeOwned`, so
@@ -9,31 +10,35 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::{Condvar, Mutex};
+use event_listener::{Event, Listener as _};
+use parking_lot::Mutex;
 
 /// The keys being computed right now.
 #[derive(Default)]
-pub(super) struct Flights {
+pub(crate) struct Flights {
     running: Mutex<HashMap<Vec<u8>, Arc<Flight>>>,
 }
 
+/// One computation: waiters block (threads) or await (tasks) on `finished` until `done`.
 #[derive(Default)]
 struct Flight {
-    done: Mutex<bool>,
-    finished: Condvar,
+    done: AtomicBool,
+    finished: Event,
 }
 
 /// What a caller of a missing key does.
-pub(super) enum Role<'a> {
+pub(crate) enum Role<'a> {
     /// Run the body; the flight ends when the guard drops.
     Lead(LeadGuard<'a>),
     /// Another caller ran it: look the key up again.
     Waited,
 }
 
-/// Ends a flight (even by unwinding) and wakes its waiters.
-pub(super) struct LeadGuard<'a> {
+/// Ends a flight (even by unwinding, or when a leading task is dropped) and wakes its
+/// waiters.
+pub(crate) struct LeadGuard<'a> {
     flights: &'a Flights,
     key: Vec<u8>,
     flight: Arc<Flight>,
@@ -42,34 +47,60 @@ pub(super) struct LeadGuard<'a> {
 impl Drop for LeadGuard<'_> {
     fn drop(&mut self) {
         self.flights.running.lock().remove(&self.key);
-        *self.flight.done.lock() = true;
-        self.flight.finished.notify_all();
+        self.flight.done.store(true, Ordering::Release);
+        self.flight.finished.notify(usize::MAX);
     }
 }
 
 impl Flights {
-    /// Leads the flight of `key`, or waits until the running one ends.
-    pub(super) fn join(&self, key: &[u8]) -> Role<'_> {
-        let waiting_on = {
-            let mut running = self.running.lock();
-            match running.get(key) {
-                Some(flight) => Arc::clone(flight),
-                None => {
-                    let flight = Arc::new(Flight::default());
-                    running.insert(key.to_vec(), Arc::clone(&flight));
-                    return Role::Lead(LeadGuard {
-                        flights: self,
-                        key: key.to_vec(),
-                        flight,
-                    });
+    /// Leads the flight of `key`, or blocks the thread until the running one ends.
+    pub(crate) fn join(&self, key: &[u8]) -> Role<'_> {
+        match self.lead_or_follow(key) {
+            Ok(guard) => Role::Lead(guard),
+            Err(flight) => {
+                while !flight.done.load(Ordering::Acquire) {
+                    let listener = flight.finished.listen();
+                    if flight.done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    listener.wait();
                 }
+                Role::Waited
             }
-        };
-        let mut done = waiting_on.done.lock();
-        while !*done {
-            waiting_on.finished.wait(&mut done);
         }
-        Role::Waited
+    }
+
+    /// Leads the flight of `key`, or awaits the end of the running one (the executor's
+    /// thread is free meanwhile).
+    pub(super) async fn join_async(&self, key: &[u8]) -> Role<'_> {
+        match self.lead_or_follow(key) {
+            Ok(guard) => Role::Lead(guard),
+            Err(flight) => {
+                while !flight.done.load(Ordering::Acquire) {
+                    let listener = flight.finished.listen();
+                    if flight.done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    listener.await;
+                }
+                Role::Waited
+            }
+        }
+    }
+
+    /// A new flight of `key` led by the caller, or the running one to follow.
+    fn lead_or_follow(&self, key: &[u8]) -> Result<LeadGuard<'_>, Arc<Flight>> {
+        let mut running = self.running.lock();
+        if let Some(flight) = running.get(key) {
+            return Err(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::default());
+        running.insert(key.to_vec(), Arc::clone(&flight));
+        Ok(LeadGuard {
+            flights: self,
+            key: key.to_vec(),
+            flight,
+        })
     }
 }
 

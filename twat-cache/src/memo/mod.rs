@@ -11,7 +11,8 @@
 mod async_persistent;
 mod asynchronous;
 mod bytes;
-mod flight;
+pub(crate) mod flight;
+pub(crate) mod lease;
 mod memory;
 mod observe;
 mod persistent;

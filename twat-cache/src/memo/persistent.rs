@@ -1,7 +1,12 @@
 //! `#[bcache]`, `#[fcache]` and persistent `#[ucache]`: encoded values in a byte store.
 //!
 //! Concurrent misses of one key in this process run the body once ([`Flights`]); the
-//! other callers wait and then read the entry it stored.
+//! other callers wait and then read the entry it stored. Over the file engine, whose
+//! folder several processes share, the leader also takes the key's lease in the folder
+//! (`leases/`, see [`super::lease`]), so the other processes wait for its entry too.
+//! The disk engine needs no lease: its folder is one process's (fjall locks it), and a
+//! second process falls back to memory, where it could not read the leader's entry
+//! anyway — `#[fcache]` is the attribute for work shared by several processes.
 //!
 //! Keys are `Namespace::typed::<V>(name, version) ‖ postcard(arguments)`: the return
 //! type's fingerprint in the namespace means a program whose function now returns
@@ -27,12 +32,14 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::ser::{SerializeTuple, Serializer};
+use twat_cache_core::lease::LeaseDir;
 use twat_cache_core::{
     CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_or_discard,
     discard_undecodable, encode_value,
 };
 
-use super::flight::{Flights, Role};
+use super::flight::Flights;
+use super::lease::{self, LEASE_WAIT, Turn};
 use super::{bytes, memo_cell_impls, observe, resolve_config};
 use crate::store::{Disk, Store, open_store_or_memory};
 
@@ -53,7 +60,9 @@ pub(super) struct PersistentEntry {
     /// `store` as the disk engine, when it is one keyed under this entry's name.
     disk: Option<Arc<Disk>>,
     /// Keyed by the arguments' bytes alone: the flights are this function's own.
-    flights: Flights,
+    pub(super) flights: Flights,
+    /// Where processes sharing the store take per-key leases (file engine only).
+    leases: Option<LeaseDir>,
 }
 
 memo_cell_impls!(PersistentMemo);
@@ -108,13 +117,21 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
         if let Some(value) = entry.lookup(arguments) {
             return Ok(value);
         }
-        let _lead = match entry.flights.join(arguments) {
-            Role::Lead(guard) => Some(guard),
-            Role::Waited => match entry.lookup(arguments) {
-                Some(value) => return Ok(value),
-                // The leader failed (its `Err` is not cached): compute here.
-                None => None,
-            },
+        let lease_key = entry
+            .leases
+            .as_ref()
+            .map(|leases| (leases, entry.namespace.key_from_bytes(arguments)));
+        let _claim = match lease::claim(
+            &entry.flights,
+            arguments,
+            lease_key
+                .as_ref()
+                .map(|(leases, key)| (*leases, key.as_slice())),
+            || entry.lookup(arguments),
+            |err| entry.store.record_error(err),
+        ) {
+            Ok(claim) => claim,
+            Err(value) => return Ok(value),
         };
         let value = observe::miss(entry.name(), run)?;
         entry.store_value(arguments, &value);
@@ -133,11 +150,17 @@ impl PersistentEntry {
         let store = open_store_or_memory(&config);
         let managed: Arc<dyn ManagedCache> = store.clone();
         twat_cache_core::registry::register(&managed);
-        Self::with_store::<V>(
-            config.name().unwrap_or(fallback_name),
-            config.version(),
-            store,
-        )
+        let leases = store
+            .lease_folder()
+            .map(|folder| LeaseDir::new(folder, config.secure()));
+        Self {
+            leases,
+            ..Self::with_store::<V>(
+                config.name().unwrap_or(fallback_name),
+                config.version(),
+                store,
+            )
+        }
     }
 
     /// The entry of the cache `name` at `version` for values of type `V` over `store`,
@@ -157,7 +180,29 @@ impl PersistentEntry {
             store,
             disk,
             flights: Flights::default(),
+            leases: None,
         }
+    }
+
+    /// Whether processes sharing the store take leases ([`Self::lease_turn`] waits).
+    pub(super) const fn has_leases(&self) -> bool {
+        self.leases.is_some()
+    }
+
+    /// After a miss that this process leads: take the key's lease across processes, or
+    /// wait for the process holding it to store the value.
+    pub(super) fn lease_turn<V: DeserializeOwned + 'static>(&self, arguments: &[u8]) -> Turn<V> {
+        let Some(leases) = &self.leases else {
+            return Turn::Alone;
+        };
+        let key = self.namespace.key_from_bytes(arguments);
+        lease::lead_or_wait(
+            leases,
+            key.as_ref(),
+            LEASE_WAIT,
+            || self.lookup(arguments),
+            |err| self.store.record_error(err),
+        )
     }
 
     /// The name the store is registered under.

@@ -31,7 +31,12 @@ pub(crate) fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> Strin
     for (key, value) in envs {
         command.env(key, value);
     }
-    let output = command.output().expect("run the test binary");
+    stdout_of_success(&command.output().expect("run the test binary"), test)
+}
+
+/// The standard output of a child that must have succeeded (the test fails otherwise,
+/// showing both of its outputs).
+pub(crate) fn stdout_of_success(output: &std::process::Output, test: &str) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
