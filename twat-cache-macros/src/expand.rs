@@ -125,7 +125,17 @@ fn config_closure(kind: Kind, item: &ItemFn, args: &Args, runtime: Runtime) -> T
             setters.push(quote!(.#setter(#value)));
         }
     }
-    if let Some(version) = args.version {
+    // Persistent entries outlive the code that wrote them: unless a version is pinned,
+    // the function's code fingerprint is the version, so an edited function never reads
+    // the old function's results (see `fingerprint`).
+    let persistent = matches!(
+        runtime,
+        Runtime::Persistent(_) | Runtime::AsyncPersistent(_)
+    );
+    let version = args
+        .version
+        .or_else(|| persistent.then(|| crate::fingerprint::code_version(item)));
+    if let Some(version) = version {
         setters.push(quote!(.version(#version)));
     }
     let engine = match runtime {

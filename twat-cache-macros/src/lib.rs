@@ -7,6 +7,7 @@
 
 mod attr;
 mod expand;
+mod fingerprint;
 mod signature;
 
 use proc_macro::TokenStream;
@@ -47,7 +48,8 @@ pub fn mcache(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Memoizes a function on disk (fjall). Arguments: `folder`, `maxsize` (bytes), `ttl`,
-/// `secure`, `durable`, `version`, `name`, `key`, `skip`, `cache_errors`.
+/// `secure`, `durable`, `version` (default: a fingerprint of the function's code), `name`,
+/// `key`, `skip`, `cache_errors`.
 #[proc_macro_attribute]
 pub fn bcache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Disk, attr, item)
