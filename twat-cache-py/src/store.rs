@@ -11,7 +11,7 @@
 //! back to memory with one `RuntimeWarning`; an engine error on a call is a miss (the
 //! engine counts it in `Stats::errors`).
 
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -26,6 +26,17 @@ use crate::pickle::{dumps, loads, loads_from};
 
 /// Bytes read from a file entry at once (its header and small pickles fit).
 const READ_BUFFER: usize = 16 * 1024;
+
+/// Entries up to this size are read whole in one go; larger ones stream.
+const SMALL_ENTRY: u64 = 64 * 1024;
+
+/// A located file entry (`R`: the file engine's reader, which the facade does not name).
+enum FileEntry<R> {
+    /// Read whole and verified.
+    Small(Vec<u8>),
+    /// Open, to be streamed.
+    Large(R),
+}
 
 /// An open persistent engine.
 enum Backend {
@@ -92,13 +103,34 @@ impl LazyStore {
     pub(crate) fn load<'py>(&self, py: Python<'py>, key: &[u8]) -> Option<Bound<'py, PyAny>> {
         match self.backend(py)? {
             Backend::Files(files) => {
-                let reader = py.detach(|| files.get_reader(Bytes::new(key))).ok()??;
-                // The header and a small pickle in one read; large buffers bypass it.
-                let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
-                match loads_from(py, &mut reader, true) {
+                // One release of the GIL: locate, open and — for a small entry — read it
+                // whole (the read verifies it); a large one streams into its buffers.
+                let entry = py
+                    .detach(|| -> Result<Option<FileEntry<_>>, std::io::Error> {
+                        let Some(mut reader) = files
+                            .get_reader(Bytes::new(key))
+                            .map_err(std::io::Error::other)?
+                        else {
+                            return Ok(None);
+                        };
+                        if reader.len() > SMALL_ENTRY {
+                            return Ok(Some(FileEntry::Large(reader)));
+                        }
+                        let mut payload = Vec::new();
+                        reader.read_to_end(&mut payload)?;
+                        Ok(Some(FileEntry::Small(payload)))
+                    })
+                    .ok()??;
+                let loaded = match entry {
+                    FileEntry::Small(payload) => loads(py, &payload),
+                    FileEntry::Large(reader) => {
+                        // The header and pickle in one read; large buffers bypass it.
+                        loads_from(py, &mut BufReader::with_capacity(READ_BUFFER, reader), true)
+                    }
+                };
+                match loaded {
                     Ok(value) => Some(value),
                     Err(_) => {
-                        drop(reader);
                         // Damage was already removed by the engine; a pickle that no
                         // longer loads is removed here.
                         let _ = py.detach(|| files.delete(Bytes::new(key)));

@@ -77,8 +77,9 @@ def _check_flag(value: Any, name: str) -> bool:
 
 
 class _Bindable:
-    """Binds as a method (``obj.method`` passes ``obj`` as the first argument) and pickles
-    by reference to the decorated function's name, as ``functools.lru_cache`` does."""
+    """What every cached function adds to its cache: binding as a method (``obj.method``
+    passes ``obj`` first), pickling by reference to the decorated function's name,
+    ``cache_info()`` and ``cache_parameters()``, as ``functools.lru_cache`` does."""
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
@@ -88,34 +89,26 @@ class _Bindable:
     def __reduce__(self) -> str:
         return self.__qualname__  # type: ignore[attr-defined, no-any-return]
 
-
-class MemoryCached(_native.MemoryMemo, _Bindable):
-    """A function memoized in memory (what ``@mcache`` returns)."""
-
     def cache_info(self) -> CacheInfo:
         """Hits, misses, maxsize and current size, like ``functools.lru_cache``."""
-        stats = self.stats()
+        stats = self.stats()  # type: ignore[attr-defined]
         return CacheInfo(stats["hits"], stats["misses"], stats["maxsize"], stats["size"])
 
     def cache_parameters(self) -> dict[str, Any]:
         """The arguments the cache was built with."""
-        return dict(self._parameters)
+        return dict(self._parameters)  # type: ignore[attr-defined]
+
+
+class MemoryCached(_native.MemoryMemo, _Bindable):
+    """A function memoized in memory (what ``@mcache`` returns)."""
 
     def __repr__(self) -> str:
         return f"<mcache {self.name}>"
 
 
 class PersistentCached(_native.PersistentMemo, _Bindable):
-    """A function memoized on disk or in files (what ``@bcache``/``@fcache`` return)."""
-
-    def cache_info(self) -> CacheInfo:
-        """Hits, misses, maxsize (bytes) and current size (entries)."""
-        stats = self.stats()
-        return CacheInfo(stats["hits"], stats["misses"], stats["maxsize"], stats["size"])
-
-    def cache_parameters(self) -> dict[str, Any]:
-        """The arguments the cache was built with."""
-        return dict(self._parameters)
+    """A function memoized on disk or in files (what ``@bcache``/``@fcache`` return);
+    ``cache_info().maxsize`` is in bytes, ``currsize`` in entries."""
 
     def __repr__(self) -> str:
         return f"<{self._parameters['engine']} cache {self.name}>"
@@ -277,15 +270,6 @@ class AsyncCached(_Bindable):
     def cache_clear(self) -> None:
         """Empties the cache."""
         self._memo.cache_clear()
-
-    def cache_info(self) -> CacheInfo:
-        """Hits, misses, maxsize and current size."""
-        stats = self._memo.stats()
-        return CacheInfo(stats["hits"], stats["misses"], stats["maxsize"], stats["size"])
-
-    def cache_parameters(self) -> dict[str, Any]:
-        """The arguments the cache was built with."""
-        return dict(self._parameters)
 
     def stats(self) -> dict[str, Any]:
         """The cache's statistics as a dict."""

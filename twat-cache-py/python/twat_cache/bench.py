@@ -2,7 +2,8 @@
 user would otherwise pick, every contender in one run, ratios printed.
 
 Each row times a cache hit (the cache is warmed first) as the median over ``--repeat``
-rounds of the mean time per call. The peers come from PyPI and are needed only here:
+rounds of the mean time per call; the rounds of one group's contenders alternate, so
+load on a shared machine falls on all of them. The peers come from PyPI and are needed only here:
 ``pip install cachebox cachetools diskcache joblib aiocache numpy``. A peer that is not
 installed is reported as skipped.
 
@@ -28,31 +29,41 @@ from typing import Any, Callable, Optional
 KEYS = [(i, f"user-{i}") for i in range(64)]
 
 
-def _time_calls(call: Callable[[int, str], Any], calls: int, repeat: int) -> float:
-    """Median over ``repeat`` rounds of the mean seconds per call."""
-    rounds = []
+def _round(call: Callable[[int, str], Any], calls: int) -> float:
+    """Mean seconds per call over one round of ``calls`` calls."""
     keys = KEYS
-    for _ in range(repeat):
+    start = time.perf_counter()
+    for index in range(calls):
+        a, b = keys[index & 63]
+        call(a, b)
+    return (time.perf_counter() - start) / calls
+
+
+def _async_round(call: Callable[[int, str], Any], calls: int) -> float:
+    async def one_round() -> float:
         start = time.perf_counter()
         for index in range(calls):
-            a, b = keys[index & 63]
-            call(a, b)
-        rounds.append((time.perf_counter() - start) / calls)
-    return statistics.median(rounds)
+            a, b = KEYS[index & 63]
+            await call(a, b)
+        return (time.perf_counter() - start) / calls
+
+    return asyncio.run(one_round())
 
 
-def _time_async(call: Callable[[int, str], Any], calls: int, repeat: int) -> float:
-    async def rounds() -> list[float]:
-        out = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            for index in range(calls):
-                a, b = KEYS[index & 63]
-                await call(a, b)
-            out.append((time.perf_counter() - start) / calls)
-        return out
-
-    return statistics.median(asyncio.run(rounds()))
+def _compare(
+    contenders: list[tuple[str, Callable[[int, str], Any]]],
+    calls: int,
+    repeat: int,
+    one_round: Callable[[Callable[[int, str], Any], int], float] = _round,
+) -> dict[str, float]:
+    """The median over ``repeat`` rounds of each contender's mean time per call. Rounds
+    alternate between the contenders, so a burst of load on the shared machine hits
+    all of them rather than one."""
+    rounds: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    for _ in range(repeat):
+        for name, call in contenders:
+            rounds[name].append(one_round(call, calls))
+    return {name: statistics.median(times) for name, times in rounds.items()}
 
 
 def _have(module: str) -> bool:
@@ -106,10 +117,11 @@ def bench_memory(report: Report, calls: int, repeat: int) -> None:
         import cachetools
 
         contenders.append(("cachetools @cached(LRUCache)", cachetools.cached(cachetools.LRUCache(1024))(_value)))
-    for name, function in contenders:
+    for _, function in contenders:
         for a, b in KEYS:
             function(a, b)
-        report.add(group, name, _time_calls(function, calls, repeat))
+    for name, seconds in _compare(contenders, calls, repeat).items():
+        report.add(group, name, seconds)
     for peer in ("cachebox", "cachetools"):
         if not _have(peer):
             report.add(group, f"{peer} @cached(LRUCache)", None)
@@ -135,10 +147,11 @@ def bench_disk(report: Report, root: str, calls: int, repeat: int) -> None:
         contenders.append(("diskcache memoize", cache.memoize()(_value)))
     else:
         report.add(group, "diskcache memoize", None)
-    for name, function in contenders:
+    for _, function in contenders:
         for a, b in KEYS:
             function(a, b)
-        report.add(group, name, _time_calls(function, calls, repeat))
+    for name, seconds in _compare(contenders, calls, repeat).items():
+        report.add(group, name, seconds)
     report.ratio(group, "twat_cache @bcache", "diskcache memoize", "<= 0.05 (20x)")
 
 
@@ -166,11 +179,13 @@ def bench_file(report: Report, root: str, calls: int, repeat: int) -> None:
             contenders.append(("joblib.Memory.cache", memory.cache(body)))
         else:
             report.add(group, "joblib.Memory.cache", None)
-        for name, function in contenders:
+        for _, function in contenders:
             for a, b in KEYS[:8]:
                 function(a, b)
-            # Hits on 8 keys (the 1 MiB rows would otherwise store 64 MiB per contender).
-            report.add(group, name, _time_calls(lambda a, b, f=function: f(a & 7, KEYS[a & 7][1]), n, repeat))
+        # Hits on 8 keys (the 1 MiB rows would otherwise store 64 MiB per contender).
+        on_eight = [(name, lambda a, b, f=function: f(a & 7, KEYS[a & 7][1])) for name, function in contenders]
+        for name, seconds in _compare(on_eight, n, repeat).items():
+            report.add(group, name, seconds)
         target = "<= 0.05 (20x)" if "small" in group else "<= 0.333 (3x)"
         report.ratio(group, "twat_cache @fcache", "joblib.Memory.cache", target)
     if not have_numpy:
@@ -192,13 +207,14 @@ def bench_async(report: Report, calls: int, repeat: int) -> None:
         contenders.append(("aiocache @cached", aiocache.cached()(body)))
     else:
         report.add(group, "aiocache @cached", None)
-    for name, function in contenders:
+    for _, function in contenders:
         async def warm(f: Callable[[int, str], Any] = function) -> None:
             for a, b in KEYS:
                 await f(a, b)
 
         asyncio.run(warm())
-        report.add(group, name, _time_async(function, calls, repeat))
+    for name, seconds in _compare(contenders, calls, repeat, _async_round).items():
+        report.add(group, name, seconds)
     report.ratio(group, "twat_cache @acache", "aiocache @cached", "<= 0.1 (10x)")
 
 
