@@ -161,7 +161,12 @@ fn unencodable(value: &Bound<'_, PyAny>) -> Unencodable {
 /// Prefixes the location of a nested failure with `step` (`[2]`, `['k']`, `.field`).
 fn nested(step: String) -> impl FnOnce(Unencodable) -> Unencodable {
     move |mut err| {
-        err.path = format!("{step}{}", err.path);
+        // Deep paths (a list containing itself) keep their innermost 60 characters.
+        err.path = if err.path.len() > 60 {
+            err.path.clone()
+        } else {
+            format!("{step}{}", err.path)
+        };
         err
     }
 }

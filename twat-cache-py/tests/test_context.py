@@ -95,6 +95,8 @@ def test_cache_config_validation_and_use():
         CacheConfig(maxsize=-1)
     with pytest.raises(TypeError, match="ttl"):
         CacheConfig(ttl=[1])
+    with pytest.raises(ValueError, match="ttl"):
+        CacheConfig(ttl=float("inf"))
     with pytest.raises(ValueError, match="preferred_engine"):
         CacheConfig(preferred_engine="nope")
 
@@ -152,6 +154,9 @@ def test_get_stats_all_and_clear_all():
         ({"ttl": -5}, ValueError),
         ({"ttl": "soon"}, ValueError),
         ({"ttl": object()}, TypeError),
+        ({"ttl": float("nan")}, ValueError),
+        ({"ttl": 1e300}, ValueError),
+        ({"maxsize": 2**70}, ValueError),
         ({"policy": "mru"}, ValueError),
         ({"policy": 3}, TypeError),
         ({"secure": "no"}, TypeError),

@@ -278,3 +278,14 @@ def test_decorated_functions_pickle_by_name():
     import pickle
 
     assert pickle.loads(pickle.dumps(module_level)) is module_level
+
+
+def test_a_self_containing_argument_is_a_type_error():
+    @mcache
+    def size(value):
+        return len(value)
+
+    loop = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="nested too deeply"):
+        size(loop)

@@ -38,8 +38,8 @@ class CacheConfig:
         if self.ttl is not None:
             if isinstance(self.ttl, bool) or not isinstance(self.ttl, (int, float, str)):
                 raise TypeError(f"twat_cache: ttl must be seconds, a duration string or None, not {type(self.ttl).__name__}")
-            if isinstance(self.ttl, (int, float)) and not self.ttl > 0:
-                raise ValueError(f"twat_cache: ttl must be > 0 seconds, got {self.ttl}")
+            if isinstance(self.ttl, (int, float)) and not 0 < self.ttl < float("inf"):
+                raise ValueError(f"twat_cache: ttl must be a finite number of seconds > 0, got {self.ttl}")
         if not isinstance(self.policy, str):
             raise TypeError(f"twat_cache: policy must be a str, not {type(self.policy).__name__}")
         if self.policy.lower() not in _POLICIES:
