@@ -1,6 +1,6 @@
 """Type stubs of the decorators: a decorated function keeps its signature."""
 
-from typing import Any, Awaitable, Callable, Generic, NamedTuple, Optional, TypeVar, Union, overload
+from typing import Any, Awaitable, Callable, Coroutine, Generic, NamedTuple, Optional, TypeVar, Union, overload
 
 from typing import ParamSpec
 
@@ -16,12 +16,10 @@ class CacheInfo(NamedTuple):
     maxsize: Optional[int]
     currsize: int
 
-class _Cached(Generic[_P, _R]):
-    __wrapped__: Callable[_P, _R]
+class _CacheHandle:
     __name__: str
     __qualname__: str
     __doc__: Optional[str]
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
     def __get__(self, instance: Any, owner: Any = None) -> Any: ...
     def cache_clear(self) -> None: ...
     def cache_info(self) -> CacheInfo: ...
@@ -30,12 +28,18 @@ class _Cached(Generic[_P, _R]):
     @property
     def name(self) -> str: ...
 
+class _Cached(_CacheHandle, Generic[_P, _R]):
+    __wrapped__: Callable[_P, _R]
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
 class MemoryCached(_Cached[_P, _R]): ...
 
 class PersistentCached(_Cached[_P, _R]):
     def flush(self) -> None: ...
 
-class AsyncCached(_Cached[_P, Awaitable[_R]]): ...
+class AsyncCached(_CacheHandle, Generic[_P, _R]):
+    __wrapped__: Callable[_P, Awaitable[_R]]
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R]: ...
 
 CachedFunction = Union[MemoryCached[Any, Any], PersistentCached[Any, Any], AsyncCached[Any, Any]]
 

@@ -88,10 +88,11 @@ class Report:
 
     def ratio(self, group: str, ours: str, peer: str, target: str) -> None:
         times = {c: s for g, c, s in self.rows if g == group}
-        if times.get(ours) is None or times.get(peer) is None:
+        ours_time, peer_time = times.get(ours), times.get(peer)
+        if ours_time is None or peer_time is None:
             print(f"  ratio {ours} ÷ {peer}: skipped")
             return
-        ratio = times[ours] / times[peer]
+        ratio = ours_time / peer_time
         print(f"  ratio {ours} ÷ {peer}: {ratio:.3f}  (target {target})", flush=True)
         self.ratios.append((group, ours, peer, ratio, target))
 
@@ -141,7 +142,7 @@ def bench_disk(report: Report, root: str, calls: int, repeat: int) -> None:
 
     contenders: list[tuple[str, Callable[[int, str], Any]]] = [("twat_cache @bcache", ours)]
     if _have("diskcache"):
-        import diskcache
+        import diskcache  # type: ignore[import-untyped]
 
         cache = diskcache.Cache(os.path.join(root, "diskcache"))
         contenders.append(("diskcache memoize", cache.memoize()(_value)))
@@ -153,6 +154,13 @@ def bench_disk(report: Report, root: str, calls: int, repeat: int) -> None:
     for name, seconds in _compare(contenders, calls, repeat).items():
         report.add(group, name, seconds)
     report.ratio(group, "twat_cache @bcache", "diskcache memoize", "<= 0.05 (20x)")
+
+
+def _on_eight_keys(function: Callable[[int, str], Any]) -> Callable[[int, str], Any]:
+    def call(a: int, b: str) -> Any:
+        return function(a & 7, KEYS[a & 7][1])
+
+    return call
 
 
 def bench_file(report: Report, root: str, calls: int, repeat: int) -> None:
@@ -173,7 +181,7 @@ def bench_file(report: Report, root: str, calls: int, repeat: int) -> None:
         ours = fcache(folder_name=f"bench_fcache_{len(group)}", name=f"bench.{group}")(body)
         contenders: list[tuple[str, Callable[[int, str], Any]]] = [("twat_cache @fcache", ours)]
         if _have("joblib"):
-            import joblib
+            import joblib  # type: ignore[import-untyped]
 
             memory = joblib.Memory(os.path.join(root, f"joblib_{len(group)}"), verbose=0)
             contenders.append(("joblib.Memory.cache", memory.cache(body)))
@@ -183,7 +191,7 @@ def bench_file(report: Report, root: str, calls: int, repeat: int) -> None:
             for a, b in KEYS[:8]:
                 function(a, b)
         # Hits on 8 keys (the 1 MiB rows would otherwise store 64 MiB per contender).
-        on_eight = [(name, lambda a, b, f=function: f(a & 7, KEYS[a & 7][1])) for name, function in contenders]
+        on_eight = [(name, _on_eight_keys(function)) for name, function in contenders]
         for name, seconds in _compare(on_eight, n, repeat).items():
             report.add(group, name, seconds)
         target = "<= 0.05 (20x)" if "small" in group else "<= 0.333 (3x)"
@@ -202,7 +210,7 @@ def bench_async(report: Report, calls: int, repeat: int) -> None:
 
     contenders: list[tuple[str, Callable[[int, str], Any]]] = [("twat_cache @acache", acache(maxsize=1024)(body))]
     if _have("aiocache"):
-        import aiocache
+        import aiocache  # type: ignore[import-untyped]
 
         contenders.append(("aiocache @cached", aiocache.cached()(body)))
     else:
