@@ -158,11 +158,15 @@ fn all_native(object: &Bound<'_, PyAny>) -> bool {
     {
         return true;
     }
-    if let Ok(tuple) = object.cast_exact::<PyTuple>() {
-        return tuple.iter().all(|part| all_native(&part));
+    // Containers compare their items: those must compare in C too. A subclass (a
+    // namedtuple) must also keep the C `__eq__`.
+    if let Ok(tuple) = object.cast::<PyTuple>() {
+        return (tuple.is_exact_instance_of::<PyTuple>() || type_compares_in_c(&tuple.get_type()))
+            && tuple.iter().all(|part| all_native(&part));
     }
-    if let Ok(set) = object.cast_exact::<PyFrozenSet>() {
-        return set.iter().all(|part| all_native(&part));
+    if let Ok(set) = object.cast::<PyFrozenSet>() {
+        return (set.is_exact_instance_of::<PyFrozenSet>() || type_compares_in_c(&set.get_type()))
+            && set.iter().all(|part| all_native(&part));
     }
     type_compares_in_c(&object.get_type())
 }

@@ -289,3 +289,25 @@ def test_a_self_containing_argument_is_a_type_error():
     loop.append(loop)
     with pytest.raises(TypeError, match="nested too deeply"):
         size(loop)
+
+
+def test_namedtuples_are_keys_and_their_items_are_checked():
+    import collections
+
+    Pair = collections.namedtuple("Pair", "left right")
+
+    @dataclasses.dataclass(frozen=True)
+    class Tag:
+        name: str
+
+    calls = []
+
+    @mcache
+    def join(pair):
+        calls.append(pair)
+        return f"{pair.left}{pair.right}"
+
+    assert join(Pair(1, 2)) == join(Pair(1, 2)) == "12"
+    # A dataclass item compares with Python code: keyed on the encoding instead.
+    assert join(Pair(Tag("a"), 2)) == join(Pair(Tag("a"), 2))
+    assert len(calls) == 2
