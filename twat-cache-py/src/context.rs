@@ -142,7 +142,8 @@ impl NativeContext {
 
     /// The statistics as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        stats_dict(py, &self.open()?.stats())
+        let context = self.open()?;
+        stats_dict(py, &py.detach(|| context.stats()))
     }
 
     /// The engine in use: `"memory"`, `"disk"` or `"file"`.

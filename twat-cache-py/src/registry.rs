@@ -23,7 +23,8 @@ pub(crate) fn get_stats<'py>(
     py: Python<'py>,
     name: Option<&str>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
-    twat_cache::get_stats(name)
+    // A file cache counts its folder's entries on first use: without the GIL.
+    py.detach(|| twat_cache::get_stats(name))
         .map(|stats| stats_dict(py, &stats))
         .transpose()
 }

@@ -181,11 +181,12 @@ impl LazyStore {
         .map_err(engine_error)
     }
 
-    /// The engine's statistics.
+    /// The engine's statistics (the file engine counts its folder's entries on first use:
+    /// without the GIL).
     pub(crate) fn stats(&self, py: Python<'_>) -> Stats {
         match self.backend(py) {
-            Some(Backend::Files(files)) => files.stats(),
-            Some(Backend::Context(context)) => context.stats(),
+            Some(Backend::Files(files)) => py.detach(|| files.stats()),
+            Some(Backend::Context(context)) => py.detach(|| context.stats()),
             None => Stats::default(),
         }
     }
