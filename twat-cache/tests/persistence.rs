@@ -235,6 +235,7 @@ fn a_dropped_context_releases_its_folder() {
     assert_eq!(reported(&out, "FILES"), "1000");
 }
 
+#[cfg(feature = "async")]
 static ASYNC_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 #[cfg(feature = "async")]
