@@ -449,9 +449,12 @@ impl Engine {
         if self.index.lock().expired(now).is_empty() {
             return Ok(());
         }
-        let _stripes = self.stripes.lock_all();
-        let expired = self.index.lock().expired(now);
-        self.remove_all_locked(&expired)
+        {
+            let _stripes = self.stripes.lock_all();
+            let expired = self.index.lock().expired(now);
+            self.remove_all_locked(&expired)?;
+        }
+        self.folder.tighten()
     }
 
     /// Removes every entry (fsynced first when `durable`) and resets the statistics.
@@ -486,7 +489,8 @@ impl Engine {
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the sync fails.
     pub(crate) fn flush(&self) -> Result<(), Error> {
-        self.store.flush()
+        self.store.flush()?;
+        self.folder.tighten()
     }
 
     /// Writes fjall's in-memory table to a table file now (a no-op in memory).
@@ -495,7 +499,8 @@ impl Engine {
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the table cannot be written.
     pub(crate) fn compact(&self) -> Result<(), Error> {
-        self.store.compact()
+        self.store.compact()?;
+        self.folder.tighten()
     }
 }
 

@@ -15,6 +15,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,9 @@ static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
 pub(crate) struct Folder {
     path: PathBuf,
     database: Option<Database>,
+    /// Whether a cache opened here with `secure`: fjall's files are then kept owner-only
+    /// (see [`privacy`](crate::privacy)).
+    private: AtomicBool,
     /// The live cache of each keyspace, by keyspace name (type-erased: see the module docs).
     tenants: Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>,
 }
@@ -47,29 +51,52 @@ impl std::fmt::Debug for Folder {
 impl Folder {
     /// Opens `path` (already created), sharing the database with every other cache of
     /// this process on the same folder. When another process holds the folder's lock for
-    /// longer than `lock_wait`, returns an in-memory fallback folder.
+    /// longer than `lock_wait`, returns an in-memory fallback folder. With `secure`, the
+    /// folder's files are made owner-only from then on (see [`Folder::tighten`]).
     ///
     /// # Errors
     ///
     /// [`Error::Io`] or [`Error::Backend`] when the folder cannot be opened for another
     /// reason than the lock (permissions, corrupt files, full disk).
-    pub(crate) fn open(path: &Path, lock_wait: Duration) -> Result<Arc<Self>, Error> {
+    pub(crate) fn open(path: &Path, lock_wait: Duration, secure: bool) -> Result<Arc<Self>, Error> {
         // Canonical paths make `a/b` and `a/./b` one folder.
         let path = std::fs::canonicalize(path).map_err(|err| Error::io(path, err))?;
         // Held while opening, so two threads of this process never race for the lock.
         let mut folders = FOLDERS.lock();
-        if let Some(folder) = folders.get(&path).and_then(Weak::upgrade) {
-            return Ok(folder);
+        let folder = match folders.get(&path).and_then(Weak::upgrade) {
+            Some(folder) => folder,
+            None => {
+                folders.retain(|_, weak| weak.strong_count() > 0);
+                let database = open_database(&path, lock_wait)?;
+                let folder = Arc::new(Self {
+                    path: path.clone(),
+                    database,
+                    private: AtomicBool::new(false),
+                    tenants: Mutex::new(HashMap::new()),
+                });
+                folders.insert(path, Arc::downgrade(&folder));
+                folder
+            }
+        };
+        drop(folders);
+        if secure {
+            folder.private.store(true, Ordering::Relaxed);
         }
-        folders.retain(|_, weak| weak.strong_count() > 0);
-        let database = open_database(&path, lock_wait)?;
-        let folder = Arc::new(Self {
-            path: path.clone(),
-            database,
-            tenants: Mutex::new(HashMap::new()),
-        });
-        folders.insert(path, Arc::downgrade(&folder));
         Ok(folder)
+    }
+
+    /// Makes the folder 0700 and every file in it 0600 again when a `secure` cache
+    /// opened it (fjall creates its files with the umask); a no-op otherwise and for the
+    /// in-memory fallback.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming the file whose permissions could not be set.
+    pub(crate) fn tighten(&self) -> Result<(), Error> {
+        if self.database.is_none() || !self.private.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        crate::privacy::tighten(&self.path)
     }
 
     /// The canonical folder path.
@@ -135,6 +162,17 @@ impl Folder {
         let erased: Arc<dyn Any + Send + Sync> = Arc::clone(&tenant) as _;
         tenants.insert(keyspace.to_owned(), Arc::downgrade(&erased));
         Ok(tenant)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        // Closing the database writes its last files: tighten after it is gone.
+        if self.database.take().is_some() && self.private.load(Ordering::Relaxed) {
+            if let Err(err) = crate::privacy::tighten(&self.path) {
+                tracing::warn!(folder = %self.path.display(), error = %err, "twat-cache: could not make the disk cache's files owner-only");
+            }
+        }
     }
 }
 
@@ -206,7 +244,7 @@ mod tests {
     #[test]
     fn a_folder_shares_one_live_tenant_per_keyspace() {
         let dir = tempfile::tempdir().unwrap();
-        let folder = Folder::open(dir.path(), Duration::ZERO).unwrap();
+        let folder = Folder::open(dir.path(), Duration::ZERO, true).unwrap();
         let first = folder.tenant("a", |_| Ok(Arc::new(1_u32))).unwrap();
         let again = folder.tenant("a", |_| Ok(Arc::new(2_u32))).unwrap();
         assert!(Arc::ptr_eq(&first, &again));

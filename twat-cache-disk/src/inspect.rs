@@ -226,7 +226,7 @@ fn scan(
     if !is_disk_folder(path) {
         return Err(not_a_disk_folder(path));
     }
-    let folder = Folder::open(path, Duration::ZERO)?;
+    let folder = Folder::open(path, Duration::ZERO, false)?;
     let Some(database) = folder.database() else {
         return Err(Error::Locked(path.to_path_buf()));
     };

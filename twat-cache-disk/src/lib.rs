@@ -7,6 +7,7 @@ mod front;
 mod index;
 pub mod inspect;
 mod options;
+mod privacy;
 mod store;
 mod stripes;
 mod sweeper;
