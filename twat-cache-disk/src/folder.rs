@@ -15,15 +15,14 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fjall::{Database, KeyspaceCreateOptions};
 use parking_lot::{Mutex, MutexGuard};
 use twat_cache_core::Error;
 
-use crate::store::{Store, fjall_error};
+use crate::database::SharedDatabase;
+use crate::store::Store;
 
 static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -31,10 +30,7 @@ static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
 /// An opened cache folder: the shared fjall database, or the in-memory fallback.
 pub(crate) struct Folder {
     path: PathBuf,
-    database: Option<Database>,
-    /// Whether a cache opened here with `secure`: fjall's files are then kept owner-only
-    /// (see [`privacy`](crate::privacy)).
-    private: AtomicBool,
+    database: Option<Arc<SharedDatabase>>,
     /// The live cache of each keyspace, by keyspace name (type-erased: see the module docs).
     tenants: Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>,
 }
@@ -52,7 +48,7 @@ impl Folder {
     /// Opens `path` (already created), sharing the database with every other cache of
     /// this process on the same folder. When another process holds the folder's lock for
     /// longer than `lock_wait`, returns an in-memory fallback folder. With `secure`, the
-    /// folder's files are made owner-only from then on (see [`Folder::tighten`]).
+    /// folder's files are kept owner-only from then on (see [`Folder::tighten`]).
     ///
     /// # Errors
     ///
@@ -67,11 +63,10 @@ impl Folder {
             Some(folder) => folder,
             None => {
                 folders.retain(|_, weak| weak.strong_count() > 0);
-                let database = open_database(&path, lock_wait)?;
+                let database = SharedDatabase::open(&path, lock_wait)?.map(Arc::new);
                 let folder = Arc::new(Self {
                     path: path.clone(),
                     database,
-                    private: AtomicBool::new(false),
                     tenants: Mutex::new(HashMap::new()),
                 });
                 folders.insert(path, Arc::downgrade(&folder));
@@ -79,8 +74,8 @@ impl Folder {
             }
         };
         drop(folders);
-        if secure {
-            folder.private.store(true, Ordering::Relaxed);
+        if let (true, Some(database)) = (secure, &folder.database) {
+            database.make_private();
         }
         Ok(folder)
     }
@@ -93,10 +88,9 @@ impl Folder {
     ///
     /// [`Error::Io`] naming the file whose permissions could not be set.
     pub(crate) fn tighten(&self) -> Result<(), Error> {
-        if self.database.is_none() || !self.private.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        crate::privacy::tighten(&self.path)
+        self.database
+            .as_ref()
+            .map_or(Ok(()), |database| database.tighten())
     }
 
     /// The canonical folder path.
@@ -105,8 +99,8 @@ impl Folder {
     }
 
     /// The folder's fjall database; `None` for the in-memory fallback.
-    pub(crate) const fn database(&self) -> Option<&Database> {
-        self.database.as_ref()
+    pub(crate) fn database(&self) -> Option<&SharedDatabase> {
+        self.database.as_deref()
     }
 
     /// Locks the folder's table of live caches (no cache of this process opens a
@@ -143,17 +137,11 @@ impl Folder {
         tenants.retain(|_, weak| weak.strong_count() > 0);
         let store = match &self.database {
             Some(database) => {
-                let handle = database
-                    .keyspace(keyspace, || {
-                        // The engine's index knows which keys exist, so point reads always
-                        // expect a hit: skip the last level's bloom filter.
-                        KeyspaceCreateOptions::default().expect_point_read_hits(true)
-                    })
-                    .map_err(|err| fjall_error(&self.path, err))?;
+                // Created now, so that an unusable folder fails the open.
+                database.with_keyspace(keyspace, |_, _| Ok(()))?;
                 Store::Fjall {
-                    database: database.clone(),
-                    keyspace: handle,
-                    path: self.path.clone(),
+                    database: Arc::clone(database),
+                    keyspace: keyspace.to_owned(),
                 }
             }
             None => Store::memory(),
@@ -165,17 +153,6 @@ impl Folder {
     }
 }
 
-impl Drop for Folder {
-    fn drop(&mut self) {
-        // Closing the database writes its last files: tighten after it is gone.
-        if self.database.take().is_some() && self.private.load(Ordering::Relaxed) {
-            if let Err(err) = crate::privacy::tighten(&self.path) {
-                tracing::warn!(folder = %self.path.display(), error = %err, "twat-cache: could not make the disk cache's files owner-only");
-            }
-        }
-    }
-}
-
 /// The locked table of a folder's live caches, from [`Folder::lock_tenants`].
 pub(crate) struct TenantsGuard<'a>(MutexGuard<'a, HashMap<String, Weak<dyn Any + Send + Sync>>>);
 
@@ -183,23 +160,6 @@ impl TenantsGuard<'_> {
     /// Whether a cache of this process is open on the folder.
     pub(crate) fn has_live(&self) -> bool {
         self.0.values().any(|tenant| tenant.strong_count() > 0)
-    }
-}
-
-fn open_database(path: &Path, lock_wait: Duration) -> Result<Option<Database>, Error> {
-    let deadline = Instant::now() + lock_wait;
-    loop {
-        match Database::builder(path).open() {
-            Ok(database) => return Ok(Some(database)),
-            Err(fjall::Error::Locked) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Ok(None);
-                }
-                std::thread::sleep((deadline - now).min(Duration::from_millis(25)));
-            }
-            Err(err) => return Err(fjall_error(path, err)),
-        }
     }
 }
 

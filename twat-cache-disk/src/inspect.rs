@@ -227,11 +227,14 @@ fn scan(
         return Err(not_a_disk_folder(path));
     }
     let folder = Folder::open(path, Duration::ZERO, false)?;
-    let Some(database) = folder.database() else {
+    let Some(shared) = folder.database() else {
         return Err(Error::Locked(path.to_path_buf()));
     };
     // Held for the whole scan: no cache of this process opens a keyspace meanwhile.
+    // (Taken before the database, in the order `Folder::tenant` takes them.)
     let tenants = folder.lock_tenants();
+    let open = shared.read()?;
+    let database = open.database();
     let now = unix_millis_now();
     let mut report = ScanReport::default();
     let mut doomed = Vec::new();
