@@ -13,7 +13,9 @@ use twat_cache_file::{FileCache, FileCacheOptions};
 use twat_cache_fuzz::{Probe, frame};
 
 fn write_seeds(target: &str, seeds: &[Vec<u8>]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (i, seed) in seeds.iter().enumerate() {
@@ -46,7 +48,8 @@ fn file_entry(store: impl FnOnce(&FileCache), compress: bool) -> Vec<u8> {
         .compress(compress)
         .build()
         .unwrap();
-    let cache = FileCache::open_with(&config, FileCacheOptions::new().directory(dir.path())).unwrap();
+    let cache =
+        FileCache::open_with(&config, FileCacheOptions::new().directory(dir.path())).unwrap();
     store(&cache);
     let record = std::fs::read(&files_under(&dir.path().join("index-v1"))[0]).unwrap();
     let content = std::fs::read(&files_under(&dir.path().join("content-v2"))[0]).unwrap();
@@ -60,9 +63,13 @@ fn main() {
         &Probe::sample(4),
     )
     .unwrap();
-    let numbers = envelope::seal_value(Header::new(Flags::NONE, None), &vec![1_u64, 300, 70_000]).unwrap();
+    let numbers =
+        envelope::seal_value(Header::new(Flags::NONE, None), &vec![1_u64, 300, 70_000]).unwrap();
     let raw = envelope::seal(Header::new(Flags::RAW, None), b"raw bytes");
-    let compressed = envelope::seal(Header::new(Flags::COMPRESSED, None), &[0x28, 0xb5, 0x2f, 0xfd]);
+    let compressed = envelope::seal(
+        Header::new(Flags::COMPRESSED, None),
+        &[0x28, 0xb5, 0x2f, 0xfd],
+    );
     write_seeds(
         "envelope",
         &[

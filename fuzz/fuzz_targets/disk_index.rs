@@ -97,7 +97,10 @@ fuzz_target!(|input: &[u8]| {
             let _ = cache.get_bytes(&namespace.key(&key).unwrap());
         }
         cache.set(&0_u8, &Probe::sample(1)).unwrap();
-        assert_eq!(cache.get::<_, Probe>(&0_u8).unwrap(), Some(Probe::sample(1)));
+        assert_eq!(
+            cache.get::<_, Probe>(&0_u8).unwrap(),
+            Some(Probe::sample(1))
+        );
     }
     let _ = inspect::describe_folder(&folder);
 });

@@ -34,7 +34,11 @@ fuzz_target!(|bytes: &[u8]| {
             },
             |_| counted.set(counted.get() + 1),
         );
-        assert_eq!(value.is_none(), discarded, "a miss is discarded, a hit is not");
+        assert_eq!(
+            value.is_none(),
+            discarded,
+            "a miss is discarded, a hit is not"
+        );
         assert_eq!(value.is_none(), counted.get() > 0, "a miss is counted");
     }
     let _ = envelope::open_value::<Probe>(bytes);
@@ -42,7 +46,11 @@ fuzz_target!(|bytes: &[u8]| {
     // The hand-written byte-buffer decoder agrees with postcard's `Vec<u8>` (which also
     // accepts an overlong length varint, so the bytes need not re-encode identically).
     let by_hand = decode_byte_buf(bytes.to_vec()).ok();
-    assert_eq!(by_hand, decode_value::<Vec<u8>>(bytes).ok(), "byte buffers decode as postcard does");
+    assert_eq!(
+        by_hand,
+        decode_value::<Vec<u8>>(bytes).ok(),
+        "byte buffers decode as postcard does"
+    );
     if let Some(buffer) = by_hand {
         assert_eq!(decode_byte_buf(encode_byte_buf(&buffer)).ok(), Some(buffer));
     }

@@ -41,7 +41,11 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         let dir = scratch_dir();
         let folder = dir.path().join("files");
-        let config = CacheConfig::builder().name("fuzz").secure(false).build().unwrap();
+        let config = CacheConfig::builder()
+            .name("fuzz")
+            .secure(false)
+            .build()
+            .unwrap();
         let cache =
             FileCache::open_with(&config, FileCacheOptions::new().directory(&folder)).unwrap();
         cache.set_raw(&"k", b"a real entry").unwrap();

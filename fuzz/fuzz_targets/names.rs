@@ -27,7 +27,10 @@ fuzz_target!(|input: &[u8]| {
 
     // The inline key encoder writes exactly what postcard writes.
     let small = (text.as_ref(), version, input.first().copied());
-    assert_eq!(KeyBuf::encode(&small).unwrap().as_bytes(), key_bytes(&small).unwrap());
+    assert_eq!(
+        KeyBuf::encode(&small).unwrap().as_bytes(),
+        key_bytes(&small).unwrap()
+    );
     let numbers = (
         i64::from(version as i32),
         f64::from_bits(u64::from(version) << 20),
@@ -35,7 +38,10 @@ fuzz_target!(|input: &[u8]| {
         (version % 3 == 0).then_some(version as u16),
         input.len() as u128,
     );
-    assert_eq!(KeyBuf::encode(&numbers).unwrap().as_bytes(), key_bytes(&numbers).unwrap());
+    assert_eq!(
+        KeyBuf::encode(&numbers).unwrap().as_bytes(),
+        key_bytes(&numbers).unwrap()
+    );
     let key = namespace.key(&small).unwrap();
     assert_eq!(key, namespace.key_from_bytes(&key_bytes(&small).unwrap()));
 

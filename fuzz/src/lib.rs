@@ -1,7 +1,12 @@
 //! What the fuzz targets share: a scratch folder (in memory when `/dev/shm` exists, so
 //! iterations do not wear a disk), the typed value the decoders are asked for, and the
 //! framing that splits one input into several stored byte strings.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, reason = "fuzz harness")]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "fuzz harness"
+)]
 
 use std::path::Path;
 

@@ -209,8 +209,9 @@ impl Store {
     /// tables in its background workers.
     pub(crate) fn compact(&self) -> Result<(), Error> {
         match self {
-            Self::Fjall { database, keyspace } => database
-                .with_keyspace(keyspace, |_, keyspace| keyspace.rotate_memtable_and_wait()),
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |_, keyspace| keyspace.rotate_memtable_and_wait())
+            }
             Self::Memory(_) => Ok(()),
         }
     }

@@ -90,6 +90,9 @@ fn files_made_readable_by_someone_else_are_tightened_on_open() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
     let cache = open(root.path(), config("loose", "loosened"));
-    assert_eq!(cache.get::<_, String>(&1_u8).unwrap().as_deref(), Some("secret"));
+    assert_eq!(
+        cache.get::<_, String>(&1_u8).unwrap().as_deref(),
+        Some("secret")
+    );
     assert_owner_only(&folder, "after reopening a loosened folder");
 }

@@ -163,11 +163,12 @@ fn crash_rounds(engine: &str) {
     if is_child() {
         return;
     }
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = u64::from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    ) | 1;
     let mut moments = Moments(seed);
     let root = tempfile::tempdir().unwrap();
     let (mut acknowledged, mut served, mut beyond, mut checked) = (0, 0, 0, 0);

@@ -232,7 +232,11 @@ fn fill(root: &Path) -> PathBuf {
     let path = root.join("filler");
     let mut file = std::fs::File::create(&path).unwrap();
     let chunk = [0xA5_u8; 4096];
-    while file.write_all(&chunk).and_then(|()| file.sync_data()).is_ok() {}
+    while file
+        .write_all(&chunk)
+        .and_then(|()| file.sync_data())
+        .is_ok()
+    {}
     // Whatever is left is smaller than a page: one more byte at a time.
     while file.write_all(&[0]).and_then(|()| file.sync_data()).is_ok() {}
     path
@@ -243,7 +247,10 @@ fn run_scenario(fault: Fault, front: Front) {
     let root = PathBuf::from(std::env::var_os("TWAT_CACHE_DIR").unwrap());
     if fault.needs_mount() {
         let root = root.to_str().unwrap();
-        run("mount", &["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", root]);
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", root],
+        );
     }
     let subject = Subject::open(front);
     let folder = root.join(FOLDER);

@@ -36,7 +36,9 @@ const LARGEST: u64 = 16 * 1024;
 /// The one correct value for `key`: 1–16 KiB.
 fn expected(key: u64) -> Vec<u8> {
     let len = 1_024 * (1 + key % 16);
-    (0..len).map(|i| (i ^ key.wrapping_mul(31)) as u8).collect()
+    (0..len)
+        .map(|i| (i ^ key.wrapping_mul(31)).to_le_bytes()[0])
+        .collect()
 }
 
 #[fcache(folder = "hammered", maxsize = 262_144, name = "many_processes::value")]
@@ -50,8 +52,7 @@ fn hammer_worker() {
     if !is_child() {
         return;
     }
-    let (Ok(seconds), Ok(worker)) = (std::env::var(SECONDS_ENV), std::env::var(WORKER_ENV))
-    else {
+    let (Ok(seconds), Ok(worker)) = (std::env::var(SECONDS_ENV), std::env::var(WORKER_ENV)) else {
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(seconds.parse().unwrap());
@@ -103,7 +104,12 @@ fn hammer(processes: u32, seconds: u64) {
     let workers: Vec<_> = (0..processes)
         .map(|worker| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["hammer_worker", "--exact", "--nocapture", "--test-threads=1"])
+                .args([
+                    "hammer_worker",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(common::CHILD_ENV, "1")
                 .env("TWAT_CACHE_DIR", root.path())
                 .env_remove("TWAT_CACHE_DISABLE")

@@ -56,14 +56,22 @@ impl Fuzz {
     /// Builds every target, then runs each for the given time.
     pub(crate) fn run(&self) -> Result<(), String> {
         let sh = root_shell()?;
-        if cmd!(sh, "cargo fuzz --version").quiet().ignore_stdout().run().is_err() {
+        if cmd!(sh, "cargo fuzz --version")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .is_err()
+        {
             return Err("cargo-fuzz is not installed: cargo install cargo-fuzz --locked".into());
         }
         let root = workspace_root();
         let corpora = target_dir(&root).join("fuzz-corpus");
         sh.change_dir(root.join("fuzz"));
         let _bootstrap = sh.push_env("RUSTC_BOOTSTRAP", "1");
-        run_step("cargo fuzz build -O (every target)", &cmd!(sh, "cargo fuzz build -O"))?;
+        run_step(
+            "cargo fuzz build -O (every target)",
+            &cmd!(sh, "cargo fuzz build -O"),
+        )?;
         let max_time = format!("-max_total_time={}", self.seconds);
         for target in &self.targets {
             let corpus = corpora.join(target);
@@ -112,8 +120,15 @@ mod tests {
         let fuzz = workspace_root().join("fuzz");
         let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
         for target in TARGETS {
-            assert!(manifest.contains(&format!("name = \"{target}\"")), "{target}");
-            assert!(fuzz.join("fuzz_targets").join(format!("{target}.rs")).is_file());
+            assert!(
+                manifest.contains(&format!("name = \"{target}\"")),
+                "{target}"
+            );
+            assert!(
+                fuzz.join("fuzz_targets")
+                    .join(format!("{target}.rs"))
+                    .is_file()
+            );
             let seeds = std::fs::read_dir(fuzz.join("seeds").join(target)).unwrap();
             assert!(seeds.count() > 0, "{target} has no seeds");
         }
