@@ -4,13 +4,13 @@
 //! `cd fuzz && cargo run --example seeds`.
 #![allow(clippy::unwrap_used, reason = "a developer tool")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use twat_cache_core::envelope::{self, Flags, Header};
 use twat_cache_core::{CacheConfig, encode_byte_buf};
 use twat_cache_file::{FileCache, FileCacheOptions};
-use twat_cache_fuzz::{Probe, frame};
+use twat_cache_fuzz::{Probe, files_under, frame};
 
 fn write_seeds(target: &str, seeds: &[Vec<u8>]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,23 +21,6 @@ fn write_seeds(target: &str, seeds: &[Vec<u8>]) {
     for (i, seed) in seeds.iter().enumerate() {
         std::fs::write(dir.join(format!("seed-{i:02}")), seed).unwrap();
     }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        for entry in std::fs::read_dir(&path).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else {
-                found.push(entry.path());
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// The index record and content file of the one entry a fresh cache stored.

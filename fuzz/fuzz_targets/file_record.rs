@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use twat_cache_core::CacheConfig;
 use twat_cache_file::{FileCache, FileCacheOptions, inspect};
-use twat_cache_fuzz::{Probe, pieces, scratch_dir};
+use twat_cache_fuzz::{Probe, files_under, pieces, scratch_dir};
 
 struct Harness {
     _dir: tempfile::TempDir,
@@ -19,21 +19,6 @@ struct Harness {
     cache: FileCache,
     index_path: PathBuf,
     content_path: PathBuf,
-}
-
-fn only_file_under(dir: &Path) -> PathBuf {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        for entry in std::fs::read_dir(&path).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else {
-                return entry.path();
-            }
-        }
-    }
-    panic!("no file under {}", dir.display());
 }
 
 fn harness() -> &'static Harness {
@@ -49,8 +34,8 @@ fn harness() -> &'static Harness {
         let cache =
             FileCache::open_with(&config, FileCacheOptions::new().directory(&folder)).unwrap();
         cache.set_raw(&"k", b"a real entry").unwrap();
-        let index_path = only_file_under(&folder.join("index-v1"));
-        let content_path = only_file_under(&folder.join("content-v2"));
+        let index_path = files_under(&folder.join("index-v1")).remove(0);
+        let content_path = files_under(&folder.join("content-v2")).remove(0);
         Harness {
             _dir: dir,
             folder,

@@ -145,12 +145,8 @@ impl Moments {
 }
 
 fn child(root: &Path, role: &str, engine: &str, start: u64, progress: &Path) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = common::child_command("crash_child", root, &[]);
     command
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env(common::CHILD_ENV, "1")
-        .env("TWAT_CACHE_DIR", root)
-        .env_remove("TWAT_CACHE_DISABLE")
         .env(ROLE_ENV, role)
         .env(ENGINE_ENV, engine)
         .env(START_ENV, start.to_string())

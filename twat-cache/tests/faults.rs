@@ -362,22 +362,13 @@ fn check_fault(fault: Fault) {
     let (mut calls, mut errors) = (0, 0);
     for front in Front::ALL {
         let root = tempfile::tempdir().unwrap();
-        let test_binary = std::env::current_exe().unwrap();
-        let mut command = if fault.needs_mount() {
-            let mut command = Command::new("unshare");
-            command
-                .args(["-m", "--propagation", "private"])
-                .arg(test_binary);
-            command
+        let wrapper: &[&str] = if fault.needs_mount() {
+            &["unshare", "-m", "--propagation", "private"]
         } else {
-            Command::new(test_binary)
+            &[]
         };
-        let output = command
-            .args(["fault_child", "--exact", "--nocapture", "--test-threads=1"])
-            .env(common::CHILD_ENV, "1")
+        let output = common::child_command("fault_child", root.path(), wrapper)
             .env(SCENARIO_ENV, format!("{}:{}", fault.name(), front.name()))
-            .env("TWAT_CACHE_DIR", root.path())
-            .env_remove("TWAT_CACHE_DISABLE")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);

