@@ -35,7 +35,18 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::{MappedRwLockReadGuard, Mutex, RwLock, RwLockReadGuard};
 use twat_cache_core::{EngineKind, Error};
 
-use crate::store::fjall_error;
+/// Turns a fjall error into the workspace error, naming the folder.
+pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
+    match error {
+        fjall::Error::Io(source) => Error::io(path, source),
+        fjall::Error::Locked => Error::Locked(path.to_path_buf()),
+        fjall::Error::Storage(fjall::LsmError::Io(source)) => Error::io(path, source),
+        other => Error::Backend {
+            engine: EngineKind::Disk,
+            message: format!("{} ({})", other, path.display()),
+        },
+    }
+}
 
 /// How long after a failed reopen the next operation tries again.
 pub(crate) const RETRY: Duration = Duration::from_millis(100);

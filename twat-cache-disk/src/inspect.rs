@@ -24,8 +24,8 @@ use fjall::{KeyspaceCreateOptions, PersistMode, Slice};
 use twat_cache_core::envelope::{self, Flags, unix_millis_now};
 use twat_cache_core::{EngineKind, Error};
 
+use crate::database::fjall_error;
 use crate::folder::Folder;
-use crate::store::fjall_error;
 
 /// fjall's format marker, present in every folder this engine has opened.
 const VERSION_MARKER: &str = "version";

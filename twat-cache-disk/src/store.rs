@@ -5,12 +5,11 @@
 //! against [`Store`]; the two variants only differ in where the bytes go.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use fjall::{PersistMode, Slice};
 use parking_lot::RwLock;
-use twat_cache_core::{EngineKind, Error};
+use twat_cache_core::Error;
 
 use crate::database::SharedDatabase;
 
@@ -46,19 +45,6 @@ pub(crate) fn check_value(value: &[u8]) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// Turns a fjall error into the workspace error, naming the folder.
-pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
-    match error {
-        fjall::Error::Io(source) => Error::io(path, source),
-        fjall::Error::Locked => Error::Locked(path.to_path_buf()),
-        fjall::Error::Storage(fjall::LsmError::Io(source)) => Error::io(path, source),
-        other => Error::Backend {
-            engine: EngineKind::Disk,
-            message: format!("{} ({})", other, path.display()),
-        },
-    }
 }
 
 type MemoryMap = HashMap<Slice, Slice, foldhash::fast::RandomState>;
