@@ -100,7 +100,7 @@ impl DiskCache {
             engine.record_error(&Error::Locked(folder.path().to_path_buf()));
         }
         // fjall has written its marker, journal and this cache's keyspace folder.
-        folder.tighten()?;
+        engine.tighten_folder();
         engine.schedule_sweeps(config.ttl());
         Ok(Self {
             namespace: Namespace::new(name, config.version()),
