@@ -14,10 +14,10 @@ impl Soak {
     pub(crate) fn run(&self) -> Result<(), String> {
         let sh = root_shell()?;
         run_step(
-            "soak: cargo test -p twat-cache --all-features --release --test many_processes --test memory_bound -- --ignored",
+            "soak: cargo test -p twat-cache --all-features --test many_processes --test memory_bound -- --ignored",
             &cmd!(
                 sh,
-                "cargo test -p twat-cache --all-features --release --test many_processes --test memory_bound -- --ignored --nocapture --test-threads=1"
+                "cargo test -p twat-cache --all-features --test many_processes --test memory_bound -- --ignored --nocapture --test-threads=1"
             ),
         )
     }
