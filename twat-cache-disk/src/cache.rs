@@ -84,7 +84,7 @@ impl DiskCache {
         let name = config.name().unwrap_or("disk");
         let path = folder_path(config, options)?;
         create_cache_dir(&path, config.secure())?;
-        let folder = Folder::open(&path, options.lock_wait)?;
+        let folder = Folder::open(&path, options.lock_wait, config.secure())?;
         let fallback = folder.is_fallback();
         let engine = folder.tenant(&keyspace_name(name), |store| {
             Engine::open(
@@ -99,6 +99,8 @@ impl DiskCache {
         if fallback {
             engine.record_error(&Error::Locked(folder.path().to_path_buf()));
         }
+        // fjall has written its marker, journal and this cache's keyspace folder.
+        engine.tighten_folder();
         engine.schedule_sweeps(config.ttl());
         Ok(Self {
             namespace: Namespace::new(name, config.version()),

@@ -449,9 +449,13 @@ impl Engine {
         if self.index.lock().expired(now).is_empty() {
             return Ok(());
         }
-        let _stripes = self.stripes.lock_all();
-        let expired = self.index.lock().expired(now);
-        self.remove_all_locked(&expired)
+        {
+            let _stripes = self.stripes.lock_all();
+            let expired = self.index.lock().expired(now);
+            self.remove_all_locked(&expired)?;
+        }
+        self.tighten_folder();
+        Ok(())
     }
 
     /// Removes every entry (fsynced first when `durable`) and resets the statistics.
@@ -486,7 +490,9 @@ impl Engine {
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the sync fails.
     pub(crate) fn flush(&self) -> Result<(), Error> {
-        self.store.flush()
+        self.store.flush()?;
+        self.tighten_folder();
+        Ok(())
     }
 
     /// Writes fjall's in-memory table to a table file now (a no-op in memory).
@@ -495,7 +501,18 @@ impl Engine {
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the table cannot be written.
     pub(crate) fn compact(&self) -> Result<(), Error> {
-        self.store.compact()
+        self.store.compact()?;
+        self.tighten_folder();
+        Ok(())
+    }
+
+    /// Makes fjall's files owner-only again in a `secure` folder. A failure (files owned
+    /// by another user, a read-only folder) is counted and warned about, not returned:
+    /// it must not turn a working cache into a failing one.
+    pub(crate) fn tighten_folder(&self) {
+        if let Err(err) = self.folder.tighten() {
+            self.stats.error(&self.name, &err);
+        }
     }
 }
 

@@ -16,13 +16,13 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fjall::{Database, KeyspaceCreateOptions};
 use parking_lot::{Mutex, MutexGuard};
 use twat_cache_core::Error;
 
-use crate::store::{Store, fjall_error};
+use crate::database::SharedDatabase;
+use crate::store::Store;
 
 static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -30,7 +30,7 @@ static FOLDERS: LazyLock<Mutex<HashMap<PathBuf, Weak<Folder>>>> =
 /// An opened cache folder: the shared fjall database, or the in-memory fallback.
 pub(crate) struct Folder {
     path: PathBuf,
-    database: Option<Database>,
+    database: Option<Arc<SharedDatabase>>,
     /// The live cache of each keyspace, by keyspace name (type-erased: see the module docs).
     tenants: Mutex<HashMap<String, Weak<dyn Any + Send + Sync>>>,
 }
@@ -47,29 +47,50 @@ impl std::fmt::Debug for Folder {
 impl Folder {
     /// Opens `path` (already created), sharing the database with every other cache of
     /// this process on the same folder. When another process holds the folder's lock for
-    /// longer than `lock_wait`, returns an in-memory fallback folder.
+    /// longer than `lock_wait`, returns an in-memory fallback folder. With `secure`, the
+    /// folder's files are kept owner-only from then on (see [`Folder::tighten`]).
     ///
     /// # Errors
     ///
     /// [`Error::Io`] or [`Error::Backend`] when the folder cannot be opened for another
     /// reason than the lock (permissions, corrupt files, full disk).
-    pub(crate) fn open(path: &Path, lock_wait: Duration) -> Result<Arc<Self>, Error> {
+    pub(crate) fn open(path: &Path, lock_wait: Duration, secure: bool) -> Result<Arc<Self>, Error> {
         // Canonical paths make `a/b` and `a/./b` one folder.
         let path = std::fs::canonicalize(path).map_err(|err| Error::io(path, err))?;
         // Held while opening, so two threads of this process never race for the lock.
         let mut folders = FOLDERS.lock();
-        if let Some(folder) = folders.get(&path).and_then(Weak::upgrade) {
-            return Ok(folder);
+        let folder = match folders.get(&path).and_then(Weak::upgrade) {
+            Some(folder) => folder,
+            None => {
+                folders.retain(|_, weak| weak.strong_count() > 0);
+                let database = SharedDatabase::open(&path, lock_wait)?.map(Arc::new);
+                let folder = Arc::new(Self {
+                    path: path.clone(),
+                    database,
+                    tenants: Mutex::new(HashMap::new()),
+                });
+                folders.insert(path, Arc::downgrade(&folder));
+                folder
+            }
+        };
+        drop(folders);
+        if let (true, Some(database)) = (secure, &folder.database) {
+            database.make_private();
         }
-        folders.retain(|_, weak| weak.strong_count() > 0);
-        let database = open_database(&path, lock_wait)?;
-        let folder = Arc::new(Self {
-            path: path.clone(),
-            database,
-            tenants: Mutex::new(HashMap::new()),
-        });
-        folders.insert(path, Arc::downgrade(&folder));
         Ok(folder)
+    }
+
+    /// Makes the folder 0700 and every file in it 0600 again when a `secure` cache
+    /// opened it (fjall creates its files with the umask); a no-op otherwise and for the
+    /// in-memory fallback.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming the file whose permissions could not be set.
+    pub(crate) fn tighten(&self) -> Result<(), Error> {
+        self.database
+            .as_ref()
+            .map_or(Ok(()), |database| database.tighten())
     }
 
     /// The canonical folder path.
@@ -78,8 +99,8 @@ impl Folder {
     }
 
     /// The folder's fjall database; `None` for the in-memory fallback.
-    pub(crate) const fn database(&self) -> Option<&Database> {
-        self.database.as_ref()
+    pub(crate) fn database(&self) -> Option<&SharedDatabase> {
+        self.database.as_deref()
     }
 
     /// Locks the folder's table of live caches (no cache of this process opens a
@@ -116,17 +137,11 @@ impl Folder {
         tenants.retain(|_, weak| weak.strong_count() > 0);
         let store = match &self.database {
             Some(database) => {
-                let handle = database
-                    .keyspace(keyspace, || {
-                        // The engine's index knows which keys exist, so point reads always
-                        // expect a hit: skip the last level's bloom filter.
-                        KeyspaceCreateOptions::default().expect_point_read_hits(true)
-                    })
-                    .map_err(|err| fjall_error(&self.path, err))?;
+                // Created now, so that an unusable folder fails the open.
+                database.with_keyspace(keyspace, |_, _| Ok(()))?;
                 Store::Fjall {
-                    database: database.clone(),
-                    keyspace: handle,
-                    path: self.path.clone(),
+                    database: Arc::clone(database),
+                    keyspace: keyspace.to_owned(),
                 }
             }
             None => Store::memory(),
@@ -145,23 +160,6 @@ impl TenantsGuard<'_> {
     /// Whether a cache of this process is open on the folder.
     pub(crate) fn has_live(&self) -> bool {
         self.0.values().any(|tenant| tenant.strong_count() > 0)
-    }
-}
-
-fn open_database(path: &Path, lock_wait: Duration) -> Result<Option<Database>, Error> {
-    let deadline = Instant::now() + lock_wait;
-    loop {
-        match Database::builder(path).open() {
-            Ok(database) => return Ok(Some(database)),
-            Err(fjall::Error::Locked) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Ok(None);
-                }
-                std::thread::sleep((deadline - now).min(Duration::from_millis(25)));
-            }
-            Err(err) => return Err(fjall_error(path, err)),
-        }
     }
 }
 
@@ -206,7 +204,7 @@ mod tests {
     #[test]
     fn a_folder_shares_one_live_tenant_per_keyspace() {
         let dir = tempfile::tempdir().unwrap();
-        let folder = Folder::open(dir.path(), Duration::ZERO).unwrap();
+        let folder = Folder::open(dir.path(), Duration::ZERO, true).unwrap();
         let first = folder.tenant("a", |_| Ok(Arc::new(1_u32))).unwrap();
         let again = folder.tenant("a", |_| Ok(Arc::new(2_u32))).unwrap();
         assert!(Arc::ptr_eq(&first, &again));

@@ -24,8 +24,8 @@ use fjall::{KeyspaceCreateOptions, PersistMode, Slice};
 use twat_cache_core::envelope::{self, Flags, unix_millis_now};
 use twat_cache_core::{EngineKind, Error};
 
+use crate::database::fjall_error;
 use crate::folder::Folder;
-use crate::store::fjall_error;
 
 /// fjall's format marker, present in every folder this engine has opened.
 const VERSION_MARKER: &str = "version";
@@ -226,12 +226,15 @@ fn scan(
     if !is_disk_folder(path) {
         return Err(not_a_disk_folder(path));
     }
-    let folder = Folder::open(path, Duration::ZERO)?;
-    let Some(database) = folder.database() else {
+    let folder = Folder::open(path, Duration::ZERO, false)?;
+    let Some(shared) = folder.database() else {
         return Err(Error::Locked(path.to_path_buf()));
     };
     // Held for the whole scan: no cache of this process opens a keyspace meanwhile.
+    // (Taken before the database, in the order `Folder::tenant` takes them.)
     let tenants = folder.lock_tenants();
+    let open = shared.read()?;
+    let database = open.database();
     let now = unix_millis_now();
     let mut report = ScanReport::default();
     let mut doomed = Vec::new();

@@ -5,11 +5,13 @@
 //! against [`Store`]; the two variants only differ in where the bytes go.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use fjall::{Database, Keyspace, PersistMode, Slice};
+use fjall::{PersistMode, Slice};
 use parking_lot::RwLock;
-use twat_cache_core::{EngineKind, Error};
+use twat_cache_core::Error;
+
+use crate::database::SharedDatabase;
 
 /// The largest key fjall accepts.
 pub(crate) const MAX_KEY_LEN: usize = 65_535;
@@ -45,19 +47,6 @@ pub(crate) fn check_value(value: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Turns a fjall error into the workspace error, naming the folder.
-pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
-    match error {
-        fjall::Error::Io(source) => Error::io(path, source),
-        fjall::Error::Locked => Error::Locked(path.to_path_buf()),
-        fjall::Error::Storage(fjall::LsmError::Io(source)) => Error::io(path, source),
-        other => Error::Backend {
-            engine: EngineKind::Disk,
-            message: format!("{} ({})", other, path.display()),
-        },
-    }
-}
-
 type MemoryMap = HashMap<Slice, Slice, foldhash::fast::RandomState>;
 
 /// The entries of one cache.
@@ -65,11 +54,9 @@ pub(crate) enum Store {
     /// A fjall keyspace in the folder's shared database.
     Fjall {
         /// The folder's database (shared with every cache of the folder in this process).
-        database: Database,
-        /// This cache's keyspace.
-        keyspace: Keyspace,
-        /// The folder, for error messages.
-        path: PathBuf,
+        database: Arc<SharedDatabase>,
+        /// This cache's keyspace name.
+        keyspace: String,
     },
     /// The in-memory fallback used when another process holds the folder.
     Memory(RwLock<MemoryMap>),
@@ -78,7 +65,9 @@ pub(crate) enum Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Fjall { path, .. } => f.debug_struct("Fjall").field("path", path).finish(),
+            Self::Fjall { database, .. } => {
+                f.debug_struct("Fjall").field("database", database).finish()
+            }
             Self::Memory(map) => f
                 .debug_struct("Memory")
                 .field("entries", &map.read().len())
@@ -98,17 +87,12 @@ impl Store {
         matches!(self, Self::Memory(_))
     }
 
-    fn err(&self, error: fjall::Error) -> Error {
-        match self {
-            Self::Fjall { path, .. } => fjall_error(path, error),
-            Self::Memory(_) => fjall_error(Path::new("<memory>"), error),
-        }
-    }
-
     /// The stored bytes under `key`.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Slice>, Error> {
         match self {
-            Self::Fjall { keyspace, .. } => keyspace.get(key).map_err(|err| self.err(err)),
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |_, keyspace| keyspace.get(key))
+            }
             Self::Memory(map) => Ok(map.read().get(key).cloned()),
         }
     }
@@ -116,16 +100,11 @@ impl Store {
     /// Stores `value` under `key`; with `durable`, fsyncs the journal before returning.
     pub(crate) fn insert(&self, key: Slice, value: Slice, durable: bool) -> Result<(), Error> {
         match self {
-            Self::Fjall {
-                database, keyspace, ..
-            } => {
-                keyspace.insert(key, value).map_err(|err| self.err(err))?;
-                if durable {
-                    database
-                        .persist(PersistMode::SyncData)
-                        .map_err(|err| self.err(err))?;
-                }
-                Ok(())
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |database, keyspace| {
+                    keyspace.insert(key, value)?;
+                    sync_if(database, durable)
+                })
             }
             Self::Memory(map) => {
                 map.write().insert(key, value);
@@ -140,24 +119,19 @@ impl Store {
             return Ok(());
         }
         match self {
-            Self::Fjall {
-                database, keyspace, ..
-            } => {
-                if let [key] = keys {
-                    keyspace.remove(key.clone()).map_err(|err| self.err(err))?;
-                } else {
-                    let mut batch = database.batch();
-                    for key in keys {
-                        batch.remove(keyspace, key.clone());
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |database, keyspace| {
+                    if let [key] = keys {
+                        keyspace.remove(key.clone())?;
+                    } else {
+                        let mut batch = database.batch();
+                        for key in keys {
+                            batch.remove(keyspace, key.clone());
+                        }
+                        batch.commit()?;
                     }
-                    batch.commit().map_err(|err| self.err(err))?;
-                }
-                if durable {
-                    database
-                        .persist(PersistMode::SyncData)
-                        .map_err(|err| self.err(err))?;
-                }
-                Ok(())
+                    sync_if(database, durable)
+                })
             }
             Self::Memory(map) => {
                 let mut map = map.write();
@@ -172,16 +146,11 @@ impl Store {
     /// Removes every entry of this store (other caches of the folder are untouched).
     pub(crate) fn clear(&self, durable: bool) -> Result<(), Error> {
         match self {
-            Self::Fjall {
-                database, keyspace, ..
-            } => {
-                keyspace.clear().map_err(|err| self.err(err))?;
-                if durable {
-                    database
-                        .persist(PersistMode::SyncData)
-                        .map_err(|err| self.err(err))?;
-                }
-                Ok(())
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |database, keyspace| {
+                    keyspace.clear()?;
+                    sync_if(database, durable)
+                })
             }
             Self::Memory(map) => {
                 map.write().clear();
@@ -193,12 +162,14 @@ impl Store {
     /// Visits every stored `(key, value)`; stops at the first error.
     pub(crate) fn for_each(&self, mut visit: impl FnMut(Slice, Slice)) -> Result<(), Error> {
         match self {
-            Self::Fjall { keyspace, .. } => {
-                for guard in keyspace.iter() {
-                    let (key, value) = guard.into_inner().map_err(|err| self.err(err))?;
-                    visit(key, value);
-                }
-                Ok(())
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |_, keyspace| {
+                    for guard in keyspace.iter() {
+                        let (key, value) = guard.into_inner()?;
+                        visit(key, value);
+                    }
+                    Ok(())
+                })
             }
             Self::Memory(map) => {
                 for (key, value) in map.read().iter() {
@@ -212,9 +183,10 @@ impl Store {
     /// Fsyncs the journal (a no-op in memory).
     pub(crate) fn flush(&self) -> Result<(), Error> {
         match self {
-            Self::Fjall { database, .. } => database
-                .persist(PersistMode::SyncAll)
-                .map_err(|err| self.err(err)),
+            Self::Fjall { database, keyspace } => database
+                .with_keyspace(keyspace, |database, _| {
+                    database.persist(PersistMode::SyncAll)
+                }),
             Self::Memory(_) => Ok(()),
         }
     }
@@ -223,10 +195,19 @@ impl Store {
     /// tables in its background workers.
     pub(crate) fn compact(&self) -> Result<(), Error> {
         match self {
-            Self::Fjall { keyspace, .. } => keyspace
-                .rotate_memtable_and_wait()
-                .map_err(|err| self.err(err)),
+            Self::Fjall { database, keyspace } => {
+                database.with_keyspace(keyspace, |_, keyspace| keyspace.rotate_memtable_and_wait())
+            }
             Self::Memory(_) => Ok(()),
         }
+    }
+}
+
+/// Fsyncs the journal's data when `durable`.
+fn sync_if(database: &fjall::Database, durable: bool) -> Result<(), fjall::Error> {
+    if durable {
+        database.persist(PersistMode::SyncData)
+    } else {
+        Ok(())
     }
 }

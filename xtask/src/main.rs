@@ -5,6 +5,8 @@
 //!   crate has a README with a "use this crate alone" section and crate-level docs.
 //! * `bench`   — runs the criterion benches and writes `target/bench-report.md` and
 //!   `target/bench-report.svg` (see [`bench`](mod@bench) for the benchmark-id naming convention).
+//! * `fuzz`    — runs the cargo-fuzz targets of `fuzz/` (see [`fuzz`](mod@fuzz)).
+//! * `soak`    — the long variants of the reliability tests (see [`soak`](mod@soak)).
 //! * `release` — bumps the workspace version, checks CHANGELOG.md, the git tree, `ci` and
 //!   `cargo publish --dry-run` (see [`release`] for what `--dry-run` and `--no-ci` change).
 #![allow(
@@ -16,8 +18,10 @@
 mod bench;
 mod ci;
 mod crates;
+mod fuzz;
 mod lint;
 mod release;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +37,11 @@ const USAGE: &str = "usage: cargo xtask <command>
                            and write target/bench-report.md and .svg
                            --quick        short criterion runs (about 2 minutes for all)
                            --report-only  do not run: report criterion's existing results
+  fuzz [--secs N] [TARGET...]
+                           build the cargo-fuzz targets of fuzz/ and run each for N s
+                           (default 60; TARGET: envelope file_record disk_index names)
+  soak                     the long (--ignored) reliability tests: 8 processes x 30 s
+                           on one #[fcache] folder, 10 million keys through #[mcache]
   release [--dry-run] [--no-ci] <patch|minor|major>
                            bump the workspace version, check CHANGELOG.md, the git tree,
                            run ci and `cargo publish --dry-run` for every crate in order
@@ -52,6 +61,8 @@ fn main() -> ExitCode {
         "ci" => no_arguments(rest).and_then(|()| ci::Ci.run()),
         "lint" => no_arguments(rest).and_then(|()| lint::Lint.run()),
         "bench" => bench::Bench::from_args(rest).and_then(|bench| bench.run()),
+        "fuzz" => fuzz::Fuzz::from_args(rest).and_then(|fuzz| fuzz.run()),
+        "soak" => no_arguments(rest).and_then(|()| soak::Soak.run()),
         "release" => release::Release::from_args(rest).and_then(|release| release.run()),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -19,15 +19,31 @@ pub(crate) fn is_child() -> bool {
     std::env::var_os(CHILD_ENV).is_some()
 }
 
-/// Re-runs exactly `test` in a new process with `TWAT_CACHE_DIR = root` and `envs`,
-/// asserts it succeeded, and returns its standard output.
-pub(crate) fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
-    let mut command = Command::new(std::env::current_exe().expect("test binary path"));
+/// The command that re-runs exactly `test` of this binary as a child (see [`is_child`])
+/// with `TWAT_CACHE_DIR = root`; `wrapper` runs it under another program first
+/// (`unshare …`). Not started yet.
+pub(crate) fn child_command(test: &str, root: &Path, wrapper: &[&str]) -> Command {
+    let test_binary = std::env::current_exe().expect("test binary path");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(test_binary);
+            command
+        }
+        None => Command::new(test_binary),
+    };
     command
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env("TWAT_CACHE_DIR", root)
         .env_remove("TWAT_CACHE_DISABLE");
+    command
+}
+
+/// Re-runs exactly `test` in a new process with `TWAT_CACHE_DIR = root` and `envs`,
+/// asserts it succeeded, and returns its standard output.
+pub(crate) fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> String {
+    let mut command = child_command(test, root, &[]);
     for (key, value) in envs {
         command.env(key, value);
     }
