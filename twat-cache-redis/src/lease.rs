@@ -202,6 +202,13 @@ impl RedisCache {
     ) -> Result<Poll<T>, Error> {
         let entry_key = self.layout.entry_key(key_bytes);
         let (stored, lease_exists): (Option<Vec<u8>>, bool) = self.link.run(|connection| {
+            if connection.is_cluster() {
+                // The entry and its lease are in different slots (maybe on different
+                // nodes): two commands, each routed to its key's node.
+                let stored = redis::cmd("GET").arg(&entry_key).query(connection)?;
+                let lease_exists = redis::cmd("EXISTS").arg(lease_key).query(connection)?;
+                return Ok((stored, lease_exists));
+            }
             redis::pipe()
                 .cmd("GET")
                 .arg(&entry_key)

@@ -1,5 +1,7 @@
 //! A private `redis-server` per test: a free loopback port, a temp dir, no persistence,
-//! killed on drop.
+//! killed on drop. Also: TLS servers on certificates made with `openssl`
+//! ([`TlsFiles`], [`RedisServer::start_tls`]), a 3-primary Redis Cluster
+//! ([`RedisCluster`]), and restarts and pauses (`SIGSTOP`) of a running server.
 
 #![allow(
     dead_code,
@@ -7,8 +9,8 @@
     reason = "each test file uses a different part"
 )]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,10 @@ pub struct RedisServer {
     child: Child,
     pub port: u16,
     _dir: tempfile::TempDir,
+    /// The arguments it was started with (for [`RedisServer::restart`]).
+    args: Vec<String>,
+    /// Whether its port speaks TLS (readiness is then a TCP connect).
+    tls: bool,
 }
 
 impl RedisServer {
@@ -49,6 +55,10 @@ impl RedisServer {
     /// Starts a server on `port` with extra `redis-server` arguments; `{dir}` in an
     /// argument is replaced by the server's temp dir.
     pub fn start_with(port: u16, extra: &[&str]) -> Option<Self> {
+        Self::start_args(port, extra, false)
+    }
+
+    fn start_args(port: u16, extra: &[&str], tls: bool) -> Option<Self> {
         let Some(binary) = redis_server_binary() else {
             assert!(
                 std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
@@ -63,27 +73,97 @@ impl RedisServer {
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .args(
-                extra
-                    .iter()
-                    .map(|arg| arg.replace("{dir}", &dir.path().display().to_string())),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
+        let dir_text = dir.path().display().to_string();
+        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        args.extend(["--dir".to_owned(), dir_text.clone()]);
+        args.extend(
+            ["--save", "", "--appendonly", "no", "--protected-mode", "no"].map(str::to_owned),
+        );
+        args.extend(extra.iter().map(|arg| arg.replace("{dir}", &dir_text)));
+        let child = spawn_server(&binary, &args);
         let server = Self {
             child,
             port,
             _dir: dir,
+            args,
+            tls,
         };
         server.wait_ready();
         Some(server)
+    }
+
+    /// Starts a TLS-only server (no plain port) on a free port with the certificates in
+    /// `files`; with `require_client_cert`, clients must present a certificate signed by
+    /// the CA (`tls-auth-clients yes`).
+    pub fn start_tls(files: &TlsFiles, require_client_cert: bool) -> Option<Self> {
+        let port = free_port().to_string();
+        let path = |p: &Path| p.display().to_string();
+        let args = [
+            "--port".to_owned(),
+            "0".to_owned(),
+            "--tls-port".to_owned(),
+            port.clone(),
+            "--tls-cert-file".to_owned(),
+            path(&files.server_cert),
+            "--tls-key-file".to_owned(),
+            path(&files.server_key),
+            "--tls-ca-cert-file".to_owned(),
+            path(&files.ca_cert),
+            "--tls-auth-clients".to_owned(),
+            if require_client_cert { "yes" } else { "no" }.to_owned(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut server = Self::start_args(port.parse().unwrap(), &args, true)?;
+        server.port = port.parse().unwrap();
+        Some(server)
+    }
+
+    /// The server's `rediss://` URL (for a server from [`RedisServer::start_tls`]).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server and starts it again on the same port, dir and arguments (empty
+    /// unless it persists; a cluster node keeps its `nodes.conf`).
+    pub fn restart(&mut self) {
+        self.stop();
+        let binary = redis_server_binary().expect("redis-server was found at start");
+        self.child = spawn_server(&binary, &self.args);
+        self.wait_ready();
+    }
+
+    /// Kills the server; [`RedisServer::resume_from_kill`] starts it again.
+    pub fn kill_now(&mut self) {
+        self.stop();
+    }
+
+    /// Starts a server killed with [`RedisServer::kill_now`] again (same port and dir).
+    pub fn resume_from_kill(&mut self) {
+        let binary = redis_server_binary().expect("redis-server was found at start");
+        self.child = spawn_server(&binary, &self.args);
+        self.wait_ready();
+    }
+
+    /// Freezes the server process (`SIGSTOP`): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a server frozen by [`RedisServer::pause`] (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
     }
 
     /// The server's temp dir.
@@ -94,6 +174,18 @@ impl RedisServer {
     fn wait_ready(&self) {
         let client = redis::Client::open(self.url()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
+        if self.tls {
+            // The plain client cannot talk to a TLS port: listening is ready enough.
+            while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "redis-server did not come up on port {}",
+                    self.port
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return;
+        }
         loop {
             // Ready once the server answers, even if only to refuse (`requirepass`).
             let answered = match client.get_connection_with_timeout(Duration::from_millis(200)) {
@@ -141,6 +233,221 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+fn spawn_server(binary: &Path, args: &[String]) -> Child {
+    Command::new(binary)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts")
+}
+
+/// Whether this machine's `redis-server` speaks TLS (Debian's does: it links OpenSSL).
+/// Prints the skip line and returns `false` when there is no server or no TLS (and
+/// fails instead under `TWAT_CACHE_REQUIRE_REDIS=1`).
+pub fn tls_available() -> bool {
+    let Some(binary) = redis_server_binary() else {
+        let _ = RedisServer::start();
+        return false;
+    };
+    // A TLS build exits at once, unable to load the (missing) key; `timeout` bounds a
+    // build that would instead start serving.
+    let probe = Command::new("timeout")
+        .arg("5")
+        .arg(binary)
+        .args(["--port", "0", "--tls-port", &free_port().to_string(), "--save", ""])
+        .args(["--tls-cert-file", "/nonexistent"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("redis-server runs");
+    let text = String::from_utf8_lossy(&probe.stdout) + String::from_utf8_lossy(&probe.stderr);
+    // A TLS build complains about the missing file; a build without TLS about the option.
+    let supported = text.contains("Failed to configure TLS");
+    if !supported {
+        assert!(
+            std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "TWAT_CACHE_REQUIRE_REDIS=1 but this redis-server was built without TLS"
+        );
+        let _ = std::io::Write::write_all(
+            &mut std::io::stdout().lock(),
+            b"skipped: this redis-server has no TLS; install Debian's `redis-server` (built with TLS)\n",
+        );
+    }
+    supported
+}
+
+/// Certificates for a TLS test, made with the `openssl` command in a temp dir: a CA, a
+/// server certificate for `127.0.0.1`/`localhost` it signed, a client certificate it
+/// signed, and a second, unrelated CA (to be refused).
+pub struct TlsFiles {
+    _dir: tempfile::TempDir,
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub other_ca_cert: PathBuf,
+}
+
+impl TlsFiles {
+    /// Makes the certificates (about a second of `openssl`).
+    pub fn generate() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("`openssl` is installed (apt-get install openssl)");
+            assert!(
+                output.status.success(),
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        for ca in ["ca", "other-ca"] {
+            openssl(&[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                &format!("/CN=twat-cache test {ca}"), "-keyout", &format!("{ca}.key"), "-out",
+                &format!("{ca}.crt"),
+            ]);
+        }
+        std::fs::write(
+            at("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        std::fs::write(at("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+        for leaf in ["server", "client"] {
+            openssl(&[
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj",
+                &format!("/CN=twat-cache test {leaf}"), "-keyout", &format!("{leaf}.key"),
+                "-out", &format!("{leaf}.csr"),
+            ]);
+            openssl(&[
+                "x509", "-req", "-in", &format!("{leaf}.csr"), "-CA", "ca.crt", "-CAkey",
+                "ca.key", "-CAcreateserial", "-days", "2", "-extfile", &format!("{leaf}.ext"),
+                "-out", &format!("{leaf}.crt"),
+            ]);
+        }
+        Self {
+            ca_cert: at("ca.crt"),
+            server_cert: at("server.crt"),
+            server_key: at("server.key"),
+            client_cert: at("client.crt"),
+            client_key: at("client.key"),
+            other_ca_cert: at("other-ca.crt"),
+            _dir: dir,
+        }
+    }
+
+    /// A file's contents.
+    pub fn read(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+}
+
+/// A Redis Cluster of private servers on loopback ports, one primary each (no replicas),
+/// with the slots spread by `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `primaries` cluster-enabled servers and joins them; `None` (after the skip
+    /// line) without `redis-server`.
+    pub fn start(primaries: usize) -> Option<Self> {
+        let mut nodes = Vec::with_capacity(primaries);
+        for _ in 0..primaries {
+            let port = free_port();
+            let bus_port = free_port().to_string();
+            let node = RedisServer::start_with(
+                port,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "{dir}/nodes.conf",
+                    "--cluster-port",
+                    &bus_port,
+                    // Long enough that a node killed for a few seconds is not failed over
+                    // (there are no replicas anyway); short enough to notice its return.
+                    "--cluster-node-timeout",
+                    "3000",
+                ],
+            )?;
+            nodes.push(node);
+        }
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let output = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli runs (it comes with redis-server)");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let cluster = Self { nodes };
+        cluster.wait_ok();
+        Some(cluster)
+    }
+
+    /// Waits until every running node says `cluster_state:ok`.
+    pub fn wait_ok(&self) {
+        let ok = eventually(Duration::from_secs(30), || {
+            self.nodes.iter().all(|node| {
+                let Ok(client) = redis::Client::open(node.url()) else {
+                    return false;
+                };
+                let Ok(mut connection) =
+                    client.get_connection_with_timeout(Duration::from_millis(200))
+                else {
+                    return false;
+                };
+                redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query::<String>(&mut connection)
+                    .is_ok_and(|info| info.contains("cluster_state:ok"))
+            })
+        });
+        assert!(ok, "the cluster did not reach cluster_state:ok");
+    }
+
+    /// `redis+cluster://` naming the first two nodes (the client learns the third).
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .take(2)
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    /// How many keys starting with `prefix` each node holds.
+    pub fn keys_per_node(&self, prefix: &str) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query(&mut node.raw())
+                    .unwrap();
+                keys.len()
+            })
+            .collect()
     }
 }
 

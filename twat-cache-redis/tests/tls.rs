@@ -1,0 +1,172 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+//! `rediss://`: a real TLS-only `redis-server` on certificates this test makes with
+//! `openssl`; a private CA from the options or `TWAT_CACHE_REDIS_CA`, client
+//! certificates, a refused CA (a clear error at open) and `#insecure`.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{CHILD_URL, RedisServer, TlsFiles, eventually, open_with, test_options, tls_available};
+use twat_cache_core::{CacheConfig, Error};
+use twat_cache_redis::{REDIS_CA_ENV, RedisCache, RedisOptions};
+
+fn open(url: &str, name: &str, options: RedisOptions) -> Result<RedisCache, Error> {
+    let config = CacheConfig::builder()
+        .name(name)
+        .redis_url(url)
+        .build()
+        .unwrap();
+    RedisCache::open_with(&config, options)
+}
+
+#[test]
+fn a_private_ca_from_the_options() {
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(server) = RedisServer::start_tls(&files, false) else {
+        return;
+    };
+    let ca = TlsFiles::read(&files.ca_cert);
+    let cache = open_with(
+        &server.tls_url(),
+        "tls",
+        test_options().tls_ca_pem(ca.clone()).l1_entries(100),
+    );
+    assert!(cache.is_up());
+    cache.set(&"k", &"over TLS".to_owned()).unwrap();
+    assert_eq!(
+        cache.get::<_, String>(&"k").unwrap().as_deref(),
+        Some("over TLS")
+    );
+    // The lease path and clear run over TLS too.
+    assert_eq!(cache.get_or_compute_with_lease(&"sum", || 6_u64), 6);
+    assert_eq!(cache.get_or_compute_with_lease(&"sum", || 0_u64), 6);
+    // The memory front's subscriber connects over TLS: another process's write reaches it.
+    let other = open_with(&server.tls_url(), "tls", test_options().tls_ca_pem(ca));
+    assert!(eventually(Duration::from_secs(10), || cache.is_front_live()));
+    assert_eq!(
+        cache.get::<_, String>(&"k").unwrap().as_deref(),
+        Some("over TLS")
+    );
+    other.set(&"k", &"changed".to_owned()).unwrap();
+    assert!(eventually(Duration::from_secs(5), || {
+        cache.get::<_, String>(&"k").unwrap().as_deref() == Some("changed")
+    }));
+    cache.clear().unwrap();
+    assert_eq!(other.get::<_, String>(&"k").unwrap(), None);
+    assert_eq!(cache.stats().errors, 0);
+}
+
+#[test]
+fn a_wrong_ca_is_a_clear_error_at_open() {
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(server) = RedisServer::start_tls(&files, false) else {
+        return;
+    };
+    let wrong = test_options().tls_ca_pem(TlsFiles::read(&files.other_ca_cert));
+    let err = open(&server.tls_url(), "tls_wrong", wrong).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("TLS handshake"), "{message}");
+    assert!(message.contains("certificate"), "{message}");
+    assert!(message.contains("TWAT_CACHE_REDIS_CA"), "{message}");
+    // The platform's roots do not know the test CA either.
+    let err = open(&server.tls_url(), "tls_platform", test_options()).unwrap_err();
+    assert!(err.to_string().contains("TLS handshake"), "{err}");
+    // Not PEM at all: refused at open, naming the problem.
+    let err = open(
+        &server.tls_url(),
+        "tls_garbage",
+        test_options().tls_ca_pem(&b"not a certificate"[..]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("TLS"), "{err}");
+}
+
+#[test]
+fn client_certificates_for_mutual_tls() {
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(server) = RedisServer::start_tls(&files, true) else {
+        return;
+    };
+    let ca = TlsFiles::read(&files.ca_cert);
+    // Without a client certificate the server refuses the handshake: an error at open.
+    let err = open(
+        &server.tls_url(),
+        "mtls_none",
+        test_options().tls_ca_pem(ca.clone()),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("TLS handshake"), "{err}");
+    let options = test_options().tls_ca_pem(ca).tls_client_identity(
+        TlsFiles::read(&files.client_cert),
+        TlsFiles::read(&files.client_key),
+    );
+    assert!(!format!("{options:?}").contains("PRIVATE KEY"));
+    let cache = open(&server.tls_url(), "mtls", options).unwrap();
+    cache.set(&1_u32, &2_u32).unwrap();
+    assert_eq!(cache.get::<_, u32>(&1_u32).unwrap(), Some(2));
+}
+
+#[test]
+fn insecure_accepts_any_certificate() {
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(server) = RedisServer::start_tls(&files, false) else {
+        return;
+    };
+    let url = format!("{}/#insecure", server.tls_url());
+    let cache = open(&url, "insecure", test_options()).unwrap();
+    cache.set(&1_u32, &2_u32).unwrap();
+    assert_eq!(cache.get::<_, u32>(&1_u32).unwrap(), Some(2));
+}
+
+/// The CA from `TWAT_CACHE_REDIS_CA`, in a child process (the variable is process-wide).
+#[test]
+fn a_private_ca_from_the_environment() {
+    if let Ok(url) = std::env::var(CHILD_URL) {
+        if let Ok(expected) = std::env::var("TWAT_REDIS_TEST_EXPECT_ERROR") {
+            let err = open(&url, "tls_env", test_options()).unwrap_err();
+            assert!(err.to_string().contains(&expected), "{err}");
+            return;
+        }
+        let cache = open(&url, "tls_env", test_options()).unwrap();
+        cache.set(&"k", &5_u8).unwrap();
+        assert_eq!(cache.get::<_, u8>(&"k").unwrap(), Some(5));
+        return;
+    }
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(server) = RedisServer::start_tls(&files, false) else {
+        return;
+    };
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_private_ca_from_the_environment", "--nocapture"])
+        .env(CHILD_URL, server.tls_url())
+        .env(REDIS_CA_ENV, &files.ca_cert)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A CA file that does not exist: an I/O error at open naming the file.
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_private_ca_from_the_environment", "--nocapture"])
+        .env(CHILD_URL, server.tls_url())
+        .env(REDIS_CA_ENV, files.ca_cert.with_extension("missing"))
+        .env("TWAT_REDIS_TEST_EXPECT_ERROR", "ca.missing")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
