@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::envelope::{self, Flags, HEADER_LEN, Header};
 use twat_cache_core::{
-    ByteStore, CacheConfig, DecodeError, EngineKind, Error, ManagedCache, Namespace,
-    Stats, decode_value,
+    ByteStore, CacheConfig, DecodeError, EngineKind, Error, ManagedCache, Namespace, Stats,
+    decode_value,
 };
 
 use crate::endpoint::Endpoint;
@@ -154,7 +154,7 @@ impl RedisCache {
                 .filter(|secret| !secret.is_empty())
                 .map(|secret| SigningKey::from_secret(secret.as_encoded_bytes()))
         });
-        let (endpoint, masked_url) = Endpoint::open(&url, &options)?;
+        let (endpoint, masked_url) = Endpoint::open(&url, &mut options)?;
         let name = config.name().unwrap_or("redis").to_owned();
         let layout = KeyLayout::new(&name, config.version(), config.secure());
         let namespace = config.namespace("redis");

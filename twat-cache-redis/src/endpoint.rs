@@ -20,6 +20,8 @@
 //! cluster sends such a pipeline to the node owning the key, and a `PUBLISH` on any
 //! node of a cluster reaches the subscribers on every node (see the crate docs).
 
+use std::time::Duration;
+
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Client, Cmd, Connection, ConnectionLike, RedisResult, Value};
@@ -31,6 +33,12 @@ use crate::tls::TlsSettings;
 /// How many retries the cluster client makes after a failed attempt (a `MOVED` after a
 /// resharding needs one; a dead node should not cost more than two connect timeouts).
 const CLUSTER_RETRIES: u32 = 1;
+
+/// The shortest connect timeout of a TLS endpoint: opening a TLS connection also reads
+/// the platform's root certificates (the `redis` crate does so for every connection;
+/// 8–10 ms here in a release build, several times that in a debug build) and runs the
+/// handshake, all within the connect timeout.
+pub(crate) const TLS_CONNECT_TIMEOUT_FLOOR: Duration = Duration::from_millis(250);
 
 /// The server or cluster a cache talks to.
 pub(crate) enum Endpoint {
@@ -142,23 +150,35 @@ fn node_url(node: &str) -> String {
 
 impl Endpoint {
     /// The endpoint `url` (or `options`' cluster nodes) names, with the TLS settings
-    /// applied to `rediss://` nodes. Opens no connection.
+    /// applied to `rediss://` nodes. Opens no connection. For a TLS endpoint, raises
+    /// `options`' connect timeout to at least [`TLS_CONNECT_TIMEOUT_FLOOR`].
     ///
     /// # Errors
     ///
     /// [`ConfigError::InvalidRedisUrl`] for a malformed URL or a TLS URL in a build
     /// without the `tls` feature; [`Error::Io`] when a certificate file named by the
     /// environment cannot be read; [`Error::Backend`] when the certificates do not parse.
-    pub(crate) fn open(url: &str, options: &RedisOptions) -> Result<(Self, String), Error> {
-        let cluster_nodes = if options.cluster_nodes.is_empty() {
+    pub(crate) fn open(url: &str, options: &mut RedisOptions) -> Result<(Self, String), Error> {
+        let cluster_nodes = if options.cluster_nodes.0.is_empty() {
             cluster_node_urls(url)?
         } else {
-            Some(options.cluster_nodes.iter().map(|n| node_url(n)).collect())
+            Some(
+                options
+                    .cluster_nodes
+                    .0
+                    .iter()
+                    .map(|n| node_url(n))
+                    .collect(),
+            )
         };
         match cluster_nodes {
             Some(nodes) => Self::open_cluster(nodes, options),
             None => {
                 let tls = Self::tls_for(url, options)?;
+                if tls.is_some() {
+                    options.connect_timeout =
+                        options.connect_timeout.max(TLS_CONNECT_TIMEOUT_FLOOR);
+                }
                 let client = match &tls {
                     Some(tls) => tls.client(url)?,
                     None => Client::open(url)
@@ -169,7 +189,10 @@ impl Endpoint {
         }
     }
 
-    fn open_cluster(nodes: Vec<String>, options: &RedisOptions) -> Result<(Self, String), Error> {
+    fn open_cluster(
+        nodes: Vec<String>,
+        options: &mut RedisOptions,
+    ) -> Result<(Self, String), Error> {
         let masked = nodes
             .iter()
             .map(|node| mask_url(node))
@@ -179,6 +202,9 @@ impl Endpoint {
             return Err(invalid_url("redis+cluster://", "the cluster has no nodes"));
         };
         let tls = Self::tls_for(first, options)?;
+        if tls.is_some() {
+            options.connect_timeout = options.connect_timeout.max(TLS_CONNECT_TIMEOUT_FLOOR);
+        }
         let mut seeds = Vec::with_capacity(nodes.len());
         for node in &nodes {
             let seed = match &tls {
@@ -241,7 +267,6 @@ impl Endpoint {
             Self::Cluster { seeds, .. } => seeds.clone(),
         }
     }
-
 }
 
 impl Conn {
@@ -392,7 +417,9 @@ mod tests {
                 "redis://u:pw@h2:7001/0?protocol=resp2"
             ]
         );
-        let tls = cluster_node_urls("rediss+cluster://h1:1,[::1]:2").unwrap().unwrap();
+        let tls = cluster_node_urls("rediss+cluster://h1:1,[::1]:2")
+            .unwrap()
+            .unwrap();
         assert_eq!(tls, ["rediss://h1:1", "rediss://[::1]:2"]);
         assert!(cluster_node_urls("redis://h:1").unwrap().is_none());
         assert!(cluster_node_urls("redis+cluster://h1:1,,h2:2").is_err());

@@ -154,7 +154,6 @@ impl Link {
         self.endpoint.subscriber_clients()
     }
 
-
     /// Whether the server is believed reachable.
     pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Acquire)

@@ -35,7 +35,19 @@ pub struct RedisOptions {
     pub(crate) signing: Option<SigningKey>,
     pub(crate) tls_ca_pem: Option<Vec<u8>>,
     pub(crate) tls_client: Option<ClientIdentity>,
-    pub(crate) cluster_nodes: Vec<String>,
+    pub(crate) cluster_nodes: ClusterNodes,
+}
+
+/// The nodes given to [`RedisOptions::cluster`]. `Debug` masks their passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct ClusterNodes(pub(crate) Vec<String>);
+
+impl std::fmt::Debug for ClusterNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|node| crate::endpoint::mask_url(node)))
+            .finish()
+    }
 }
 
 /// A client certificate (chain) and its private key, both PEM. `Debug` never shows the
@@ -74,7 +86,7 @@ impl Default for RedisOptions {
             signing: None,
             tls_ca_pem: None,
             tls_client: None,
-            cluster_nodes: Vec::new(),
+            cluster_nodes: ClusterNodes::default(),
         }
     }
 }
@@ -88,7 +100,9 @@ impl RedisOptions {
         Self::default()
     }
 
-    /// How long opening a connection may take (default 50 ms; at least 1 ms).
+    /// How long opening a connection may take (default 50 ms; at least 1 ms). For a TLS
+    /// server (`rediss://`) at least 250 ms: opening also reads the platform's root
+    /// certificates and runs the handshake.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout.max(MIN_TIMEOUT);
         self
@@ -193,7 +207,7 @@ impl RedisOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.cluster_nodes = nodes.into_iter().map(Into::into).collect();
+        self.cluster_nodes = ClusterNodes(nodes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -201,7 +215,7 @@ impl RedisOptions {
     /// the URL says so).
     #[must_use]
     pub fn cluster_nodes_value(&self) -> &[String] {
-        &self.cluster_nodes
+        &self.cluster_nodes.0
     }
 
     /// The configured number of front entries.

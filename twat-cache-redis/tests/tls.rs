@@ -8,7 +8,9 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{CHILD_URL, RedisServer, TlsFiles, eventually, open_with, test_options, tls_available};
+use common::{
+    CHILD_URL, RedisServer, TlsFiles, eventually, open_with, test_options, tls_available,
+};
 use twat_cache_core::{CacheConfig, Error};
 use twat_cache_redis::{REDIS_CA_ENV, RedisCache, RedisOptions};
 
@@ -154,7 +156,11 @@ fn a_private_ca_from_the_environment() {
         return;
     };
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_private_ca_from_the_environment", "--nocapture"])
+        .args([
+            "--exact",
+            "a_private_ca_from_the_environment",
+            "--nocapture",
+        ])
         .env(CHILD_URL, server.tls_url())
         .env(REDIS_CA_ENV, &files.ca_cert)
         .status()
@@ -162,7 +168,11 @@ fn a_private_ca_from_the_environment() {
     assert!(status.success());
     // A CA file that does not exist: an I/O error at open naming the file.
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_private_ca_from_the_environment", "--nocapture"])
+        .args([
+            "--exact",
+            "a_private_ca_from_the_environment",
+            "--nocapture",
+        ])
         .env(CHILD_URL, server.tls_url())
         .env(REDIS_CA_ENV, files.ca_cert.with_extension("missing"))
         .env("TWAT_REDIS_TEST_EXPECT_ERROR", "ca.missing")

@@ -258,7 +258,14 @@ pub fn tls_available() -> bool {
     let probe = Command::new("timeout")
         .arg("5")
         .arg(binary)
-        .args(["--port", "0", "--tls-port", &free_port().to_string(), "--save", ""])
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &free_port().to_string(),
+            "--save",
+            "",
+        ])
         .args(["--tls-cert-file", "/nonexistent"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -312,8 +319,18 @@ impl TlsFiles {
         };
         for ca in ["ca", "other-ca"] {
             openssl(&[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                &format!("/CN=twat-cache test {ca}"), "-keyout", &format!("{ca}.key"), "-out",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=twat-cache test {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
                 &format!("{ca}.crt"),
             ]);
         }
@@ -325,14 +342,33 @@ impl TlsFiles {
         std::fs::write(at("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
         for leaf in ["server", "client"] {
             openssl(&[
-                "req", "-newkey", "rsa:2048", "-nodes", "-subj",
-                &format!("/CN=twat-cache test {leaf}"), "-keyout", &format!("{leaf}.key"),
-                "-out", &format!("{leaf}.csr"),
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=twat-cache test {leaf}"),
+                "-keyout",
+                &format!("{leaf}.key"),
+                "-out",
+                &format!("{leaf}.csr"),
             ]);
             openssl(&[
-                "x509", "-req", "-in", &format!("{leaf}.csr"), "-CA", "ca.crt", "-CAkey",
-                "ca.key", "-CAcreateserial", "-days", "2", "-extfile", &format!("{leaf}.ext"),
-                "-out", &format!("{leaf}.crt"),
+                "x509",
+                "-req",
+                "-in",
+                &format!("{leaf}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{leaf}.ext"),
+                "-out",
+                &format!("{leaf}.crt"),
             ]);
         }
         Self {
