@@ -172,7 +172,7 @@ impl Endpoint {
             )
         };
         match cluster_nodes {
-            Some(nodes) => Self::open_cluster(nodes, options),
+            Some(nodes) => Self::open_cluster(&nodes, options),
             None => {
                 let tls = Self::tls_for(url, options)?;
                 if tls.is_some() {
@@ -189,10 +189,7 @@ impl Endpoint {
         }
     }
 
-    fn open_cluster(
-        nodes: Vec<String>,
-        options: &mut RedisOptions,
-    ) -> Result<(Self, String), Error> {
+    fn open_cluster(nodes: &[String], options: &mut RedisOptions) -> Result<(Self, String), Error> {
         let masked = nodes
             .iter()
             .map(|node| mask_url(node))
@@ -206,7 +203,7 @@ impl Endpoint {
             options.connect_timeout = options.connect_timeout.max(TLS_CONNECT_TIMEOUT_FLOOR);
         }
         let mut seeds = Vec::with_capacity(nodes.len());
-        for node in &nodes {
+        for node in nodes {
             let seed = match &tls {
                 Some(tls) => tls.client(node)?,
                 None => Client::open(node.as_str())
