@@ -33,7 +33,7 @@ pub struct RedisOptions {
     pub(crate) lease_wait: Duration,
     pub(crate) lease_poll: Duration,
     pub(crate) signing: Option<SigningKey>,
-    pub(crate) tls_ca_pem: Option<Vec<u8>>,
+    pub(crate) tls_ca_pem: Option<CaPem>,
     pub(crate) tls_client: Option<ClientIdentity>,
     pub(crate) cluster_nodes: ClusterNodes,
 }
@@ -47,6 +47,16 @@ impl std::fmt::Debug for ClusterNodes {
         f.debug_list()
             .entries(self.0.iter().map(|node| crate::endpoint::mask_url(node)))
             .finish()
+    }
+}
+
+/// CA certificates (PEM). `Debug` shows their size, not thousands of byte values.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct CaPem(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for CaPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaPem({} bytes)", self.0.len())
     }
 }
 
@@ -170,7 +180,7 @@ impl RedisOptions {
     /// file named by `TWAT_CACHE_REDIS_CA` is used when set. Ignored for plain
     /// `redis://` URLs.
     pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls_ca_pem = Some(pem.into());
+        self.tls_ca_pem = Some(CaPem(pem.into()));
         self
     }
 

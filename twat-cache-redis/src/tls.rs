@@ -80,7 +80,7 @@ impl TlsSettings {
             ));
         }
         let ca_pem = match &options.tls_ca_pem {
-            Some(pem) => Some(pem.clone()),
+            Some(pem) => Some(pem.0.clone()),
             None => read_env_file(REDIS_CA_ENV)?,
         };
         let client = match &options.tls_client {

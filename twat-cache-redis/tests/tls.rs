@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `rediss://`: a real TLS-only `redis-server` on certificates this test makes with
 //! `openssl`; a private CA from the options or `TWAT_CACHE_REDIS_CA`, client
-//! certificates, a refused CA (a clear error at open) and `#insecure`.
+//! certificates, a refused CA (a clear error at open), `#insecure`, and a cluster over TLS.
 
 mod common;
 
@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    CHILD_URL, RedisServer, TlsFiles, eventually, open_with, test_options, tls_available,
+    CHILD_URL, RedisCluster, RedisServer, TlsFiles, eventually, open_with, test_options,
+    tls_available,
 };
 use twat_cache_core::{CacheConfig, Error};
 use twat_cache_redis::{REDIS_CA_ENV, RedisCache, RedisOptions};
@@ -179,4 +180,34 @@ fn a_private_ca_from_the_environment() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn a_cluster_over_tls() {
+    if !tls_available() {
+        return;
+    }
+    let files = TlsFiles::generate();
+    let Some(cluster) = RedisCluster::start_tls(3, &files) else {
+        return;
+    };
+    let options = test_options()
+        .tls_ca_pem(TlsFiles::read(&files.ca_cert))
+        .l1_entries(100);
+    let cache = open(&cluster.tls_url(), "tls_cluster", options).unwrap();
+    for i in 0..100_u32 {
+        cache.set(&i, &(i + 1)).unwrap();
+    }
+    for i in 0..100_u32 {
+        assert_eq!(cache.get::<_, u32>(&i).unwrap(), Some(i + 1));
+    }
+    let per_node = cluster.keys_per_node(cache.key_prefix());
+    assert!(per_node.iter().all(|&n| n > 0), "{per_node:?}");
+    assert!(eventually(Duration::from_secs(10), || cache.is_front_live()));
+    cache.clear().unwrap();
+    assert_eq!(cluster.keys_per_node(cache.key_prefix()), [0, 0, 0]);
+    // The wrong CA is refused at open, as for one server.
+    let wrong = test_options().tls_ca_pem(TlsFiles::read(&files.other_ca_cert));
+    let err = open(&cluster.tls_url(), "tls_cluster", wrong).unwrap_err();
+    assert!(err.to_string().contains("TLS handshake"), "{err}");
 }

@@ -336,7 +336,8 @@ impl TlsFiles {
         }
         std::fs::write(
             at("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            // clientAuth too: cluster nodes present it to each other on the bus.
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
         )
         .unwrap();
         std::fs::write(at("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
@@ -392,31 +393,64 @@ impl TlsFiles {
 /// with the slots spread by `redis-cli --cluster create`.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
+    /// Each node's TLS port (for a cluster from [`RedisCluster::start_tls`]).
+    pub tls_ports: Vec<u16>,
 }
 
 impl RedisCluster {
     /// Starts `primaries` cluster-enabled servers and joins them; `None` (after the skip
     /// line) without `redis-server`.
     pub fn start(primaries: usize) -> Option<Self> {
+        Self::start_with(primaries, None)
+    }
+
+    /// As [`RedisCluster::start`], each node also serving TLS on another port with the
+    /// certificates in `files` (the cluster bus runs over TLS too).
+    pub fn start_tls(primaries: usize, files: &TlsFiles) -> Option<Self> {
+        Self::start_with(primaries, Some(files))
+    }
+
+    fn start_with(primaries: usize, tls: Option<&TlsFiles>) -> Option<Self> {
         let mut nodes = Vec::with_capacity(primaries);
+        let mut tls_ports = Vec::new();
         for _ in 0..primaries {
             let port = free_port();
             let bus_port = free_port().to_string();
-            let node = RedisServer::start_with(
-                port,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "{dir}/nodes.conf",
-                    "--cluster-port",
-                    &bus_port,
-                    // Long enough that a node killed for a few seconds is not failed over
-                    // (there are no replicas anyway); short enough to notice its return.
-                    "--cluster-node-timeout",
-                    "3000",
-                ],
-            )?;
+            let mut args: Vec<String> = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "{dir}/nodes.conf",
+                "--cluster-port",
+                &bus_port,
+                // Long enough that a node killed for a few seconds is not failed over
+                // (there are no replicas anyway); short enough to notice its return.
+                "--cluster-node-timeout",
+                "3000",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            if let Some(files) = tls {
+                let tls_port = free_port();
+                tls_ports.push(tls_port);
+                let path = |p: &Path| p.display().to_string();
+                args.extend([
+                    "--tls-port".to_owned(),
+                    tls_port.to_string(),
+                    "--tls-cert-file".to_owned(),
+                    path(&files.server_cert),
+                    "--tls-key-file".to_owned(),
+                    path(&files.server_key),
+                    "--tls-ca-cert-file".to_owned(),
+                    path(&files.ca_cert),
+                    "--tls-auth-clients".to_owned(),
+                    "no".to_owned(),
+                    "--tls-cluster".to_owned(),
+                    "yes".to_owned(),
+                ]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let node = RedisServer::start_with(port, &args)?;
             nodes.push(node);
         }
         let addresses: Vec<String> = nodes
@@ -435,7 +469,7 @@ impl RedisCluster {
             "redis-cli --cluster create failed: {}",
             String::from_utf8_lossy(&output.stdout)
         );
-        let cluster = Self { nodes };
+        let cluster = Self { nodes, tls_ports };
         cluster.wait_ok();
         Some(cluster)
     }
@@ -470,6 +504,17 @@ impl RedisCluster {
             .map(|node| format!("127.0.0.1:{}", node.port))
             .collect();
         format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    /// `rediss+cluster://` naming the first two nodes' TLS ports.
+    pub fn tls_url(&self) -> String {
+        let seeds: Vec<String> = self
+            .tls_ports
+            .iter()
+            .take(2)
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        format!("rediss+cluster://{}", seeds.join(","))
     }
 
     /// How many keys starting with `prefix` each node holds.
