@@ -266,3 +266,20 @@ fn password_and_unix_socket_urls() {
     assert_eq!(over_socket.get::<_, u32>(&"k").unwrap(), Some(1));
     assert!(!format!("{over_socket:?}").contains("s3cret"));
 }
+
+/// Without the `tls` feature a `rediss://` URL is refused, never sent in clear text.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_urls_are_refused_without_the_tls_feature() {
+    let config = CacheConfig::builder()
+        .redis_url("rediss://user:secret@127.0.0.1:1")
+        .build()
+        .unwrap();
+    let err = RedisCache::open(&config).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ConfigError::InvalidRedisUrl { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`tls` feature"), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+}

@@ -3,6 +3,8 @@
 //! `openssl`; a private CA from the options or `TWAT_CACHE_REDIS_CA`, client
 //! certificates, a refused CA (a clear error at open), `#insecure`, and a cluster over TLS.
 
+#![cfg(feature = "tls")]
+
 mod common;
 
 use std::process::Command;
