@@ -109,22 +109,10 @@ fn bench_deploy(c: &mut Criterion) {
     let ids = uniform_keys(usize::try_from(KEYS).unwrap());
     let files = TlsFiles::generate();
     let tls_port = free_port();
-    let path = |p: &std::path::Path| p.display().to_string();
-    let Some(server) = RedisServer::start_with(
-        free_port(),
-        &[
-            "--tls-port",
-            &tls_port.to_string(),
-            "--tls-cert-file",
-            &path(&files.server_cert),
-            "--tls-key-file",
-            &path(&files.server_key),
-            "--tls-ca-cert-file",
-            &path(&files.ca_cert),
-            "--tls-auth-clients",
-            "no",
-        ],
-    ) else {
+    // One server with a plain port and a TLS port: both paths reach the same process.
+    let args = files.server_args(tls_port, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(server) = RedisServer::start_with(free_port(), &args) else {
         return;
     };
     let tcp = open(&server.url(), RedisOptions::default());

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    CHILD_URL, RedisCluster, RedisServer, TlsFiles, eventually, open_with, test_options,
-    tls_available,
+    CHILD_URL, RedisCluster, TlsFiles, eventually, open_with, test_options, tls_available,
+    tls_server,
 };
 use twat_cache_core::{CacheConfig, Error};
 use twat_cache_redis::{REDIS_CA_ENV, RedisCache, RedisOptions};
@@ -28,11 +28,7 @@ fn open(url: &str, name: &str, options: RedisOptions) -> Result<RedisCache, Erro
 
 #[test]
 fn a_private_ca_from_the_options() {
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, false) else {
+    let Some((files, server)) = tls_server(false) else {
         return;
     };
     let ca = TlsFiles::read(&files.ca_cert);
@@ -68,11 +64,7 @@ fn a_private_ca_from_the_options() {
 
 #[test]
 fn a_wrong_ca_is_a_clear_error_at_open() {
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, false) else {
+    let Some((files, server)) = tls_server(false) else {
         return;
     };
     let wrong = test_options().tls_ca_pem(TlsFiles::read(&files.other_ca_cert));
@@ -96,11 +88,7 @@ fn a_wrong_ca_is_a_clear_error_at_open() {
 
 #[test]
 fn client_certificates_for_mutual_tls() {
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, true) else {
+    let Some((files, server)) = tls_server(true) else {
         return;
     };
     let ca = TlsFiles::read(&files.ca_cert);
@@ -124,11 +112,7 @@ fn client_certificates_for_mutual_tls() {
 
 #[test]
 fn insecure_accepts_any_certificate() {
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, false) else {
+    let Some((files, server)) = tls_server(false) else {
         return;
     };
     let url = format!("{}/#insecure", server.tls_url());
@@ -151,37 +135,28 @@ fn a_private_ca_from_the_environment() {
         assert_eq!(cache.get::<_, u8>(&"k").unwrap(), Some(5));
         return;
     }
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, false) else {
+    let Some((files, server)) = tls_server(false) else {
         return;
     };
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_private_ca_from_the_environment",
-            "--nocapture",
-        ])
-        .env(CHILD_URL, server.tls_url())
-        .env(REDIS_CA_ENV, &files.ca_cert)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // Re-runs this test with `TWAT_CACHE_REDIS_CA = ca` (and an expected error, if any).
+    let child = |ca: &std::path::Path, expected_error: Option<&str>| {
+        let mut child = Command::new(std::env::current_exe().unwrap());
+        child
+            .args([
+                "--exact",
+                "a_private_ca_from_the_environment",
+                "--nocapture",
+            ])
+            .env(CHILD_URL, server.tls_url())
+            .env(REDIS_CA_ENV, ca);
+        if let Some(expected) = expected_error {
+            child.env("TWAT_REDIS_TEST_EXPECT_ERROR", expected);
+        }
+        assert!(child.status().unwrap().success());
+    };
+    child(&files.ca_cert, None);
     // A CA file that does not exist: an I/O error at open naming the file.
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_private_ca_from_the_environment",
-            "--nocapture",
-        ])
-        .env(CHILD_URL, server.tls_url())
-        .env(REDIS_CA_ENV, files.ca_cert.with_extension("missing"))
-        .env("TWAT_REDIS_TEST_EXPECT_ERROR", "ca.missing")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    child(&files.ca_cert.with_extension("missing"), Some("ca.missing"));
 }
 
 #[test]

@@ -18,7 +18,7 @@ mod redis_common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{is_child, reported, run_child};
-use redis_common::{RedisCluster, RedisServer, TlsFiles, tls_available};
+use redis_common::{RedisCluster, tls_server};
 use twat_cache::{get_stats, ucache};
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -65,11 +65,7 @@ fn ucache_over_tls_and_a_refused_ca_falls_back_to_memory() {
         report();
         return;
     }
-    if !tls_available() {
-        return;
-    }
-    let files = TlsFiles::generate();
-    let Some(server) = RedisServer::start_tls(&files, false) else {
+    let Some((files, server)) = tls_server(false) else {
         return;
     };
     let root = tempfile::tempdir().unwrap();

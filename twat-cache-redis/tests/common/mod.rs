@@ -60,15 +60,9 @@ impl RedisServer {
 
     fn start_args(port: u16, extra: &[&str], tls: bool) -> Option<Self> {
         let Some(binary) = redis_server_binary() else {
-            assert!(
-                std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
-                "TWAT_CACHE_REQUIRE_REDIS=1 but redis-server is not on PATH"
-            );
-            // Straight to the process's stdout: the test harness captures `println!`, and
-            // this line is for the person running the tests.
-            let _ = std::io::Write::write_all(
-                &mut std::io::stdout().lock(),
-                b"skipped: redis-server not found; install it with `apt-get install redis-server`\n",
+            skip(
+                "redis-server is not on PATH",
+                "redis-server not found; install it with `apt-get install redis-server`",
             );
             return None;
         };
@@ -99,26 +93,11 @@ impl RedisServer {
     /// `files`; with `require_client_cert`, clients must present a certificate signed by
     /// the CA (`tls-auth-clients yes`).
     pub fn start_tls(files: &TlsFiles, require_client_cert: bool) -> Option<Self> {
-        let port = free_port().to_string();
-        let path = |p: &Path| p.display().to_string();
-        let args = [
-            "--port".to_owned(),
-            "0".to_owned(),
-            "--tls-port".to_owned(),
-            port.clone(),
-            "--tls-cert-file".to_owned(),
-            path(&files.server_cert),
-            "--tls-key-file".to_owned(),
-            path(&files.server_key),
-            "--tls-ca-cert-file".to_owned(),
-            path(&files.ca_cert),
-            "--tls-auth-clients".to_owned(),
-            if require_client_cert { "yes" } else { "no" }.to_owned(),
-        ];
+        let port = free_port();
+        let mut args = vec!["--port".to_owned(), "0".to_owned()];
+        args.extend(files.server_args(port, require_client_cert));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut server = Self::start_args(port.parse().unwrap(), &args, true)?;
-        server.port = port.parse().unwrap();
-        Some(server)
+        Self::start_args(port, &args, true)
     }
 
     /// The server's `rediss://` URL (for a server from [`RedisServer::start_tls`]).
@@ -245,9 +224,9 @@ fn spawn_server(binary: &Path, args: &[String]) -> Child {
         .expect("redis-server starts")
 }
 
-/// Whether this machine's `redis-server` speaks TLS (Debian's does: it links OpenSSL).
-/// Prints the skip line and returns `false` when there is no server or no TLS (and
-/// fails instead under `TWAT_CACHE_REQUIRE_REDIS=1`).
+/// Whether this machine's `redis-server` speaks TLS (Debian's does: it links OpenSSL)
+/// and `openssl` is there to make certificates. Prints the skip line and returns `false`
+/// when either is missing (and fails instead under `TWAT_CACHE_REQUIRE_REDIS=1`).
 pub fn tls_available() -> bool {
     let Some(binary) = redis_server_binary() else {
         let _ = RedisServer::start();
@@ -275,16 +254,39 @@ pub fn tls_available() -> bool {
     // A TLS build complains about the missing file; a build without TLS about the option.
     let supported = text.contains("Failed to configure TLS");
     if !supported {
-        assert!(
-            std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "TWAT_CACHE_REQUIRE_REDIS=1 but this redis-server was built without TLS"
+        skip(
+            "this redis-server was built without TLS",
+            "this redis-server has no TLS; install Debian's `redis-server` (built with TLS)",
         );
-        let _ = std::io::Write::write_all(
-            &mut std::io::stdout().lock(),
-            b"skipped: this redis-server has no TLS; install Debian's `redis-server` (built with TLS)\n",
+        return false;
+    }
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !openssl {
+        skip(
+            "`openssl` (to make test certificates) is not on PATH",
+            "`openssl` not found (it makes the test certificates); install it with `apt-get install openssl`",
         );
     }
-    supported
+    openssl
+}
+
+/// Prints `skipped: {line}` — or, under `TWAT_CACHE_REQUIRE_REDIS=1` (CI), fails because
+/// `{missing}`.
+fn skip(missing: &str, line: &str) {
+    assert!(
+        std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
+        "TWAT_CACHE_REQUIRE_REDIS=1 but {missing}"
+    );
+    // Straight to the process's stdout: the test harness captures `println!`, and this
+    // line is for the person running the tests.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        format!("skipped: {line}\n").as_bytes(),
+    );
 }
 
 /// Certificates for a TLS test, made with the `openssl` command in a temp dir: a CA, a
@@ -387,6 +389,34 @@ impl TlsFiles {
     pub fn read(path: &Path) -> Vec<u8> {
         std::fs::read(path).unwrap()
     }
+
+    /// The `redis-server` arguments serving TLS on `tls_port` with these certificates.
+    pub fn server_args(&self, tls_port: u16, require_client_cert: bool) -> Vec<String> {
+        let path = |p: &Path| p.display().to_string();
+        vec![
+            "--tls-port".to_owned(),
+            tls_port.to_string(),
+            "--tls-cert-file".to_owned(),
+            path(&self.server_cert),
+            "--tls-key-file".to_owned(),
+            path(&self.server_key),
+            "--tls-ca-cert-file".to_owned(),
+            path(&self.ca_cert),
+            "--tls-auth-clients".to_owned(),
+            if require_client_cert { "yes" } else { "no" }.to_owned(),
+        ]
+    }
+}
+
+/// Fresh certificates and a TLS-only server on them (see [`RedisServer::start_tls`]);
+/// `None` after the skip line when `redis-server` or its TLS support is missing.
+pub fn tls_server(require_client_cert: bool) -> Option<(TlsFiles, RedisServer)> {
+    if !tls_available() {
+        return None;
+    }
+    let files = TlsFiles::generate();
+    let server = RedisServer::start_tls(&files, require_client_cert)?;
+    Some((files, server))
 }
 
 /// A Redis Cluster of private servers on loopback ports, one primary each (no replicas),
@@ -433,21 +463,8 @@ impl RedisCluster {
             if let Some(files) = tls {
                 let tls_port = free_port();
                 tls_ports.push(tls_port);
-                let path = |p: &Path| p.display().to_string();
-                args.extend([
-                    "--tls-port".to_owned(),
-                    tls_port.to_string(),
-                    "--tls-cert-file".to_owned(),
-                    path(&files.server_cert),
-                    "--tls-key-file".to_owned(),
-                    path(&files.server_key),
-                    "--tls-ca-cert-file".to_owned(),
-                    path(&files.ca_cert),
-                    "--tls-auth-clients".to_owned(),
-                    "no".to_owned(),
-                    "--tls-cluster".to_owned(),
-                    "yes".to_owned(),
-                ]);
+                args.extend(files.server_args(tls_port, false));
+                args.extend(["--tls-cluster".to_owned(), "yes".to_owned()]);
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let node = RedisServer::start_with(port, &args)?;
