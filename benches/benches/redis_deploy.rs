@@ -2,8 +2,10 @@
 //!
 //! * `redis_tls/hit/{tcp,tls}` — `RedisCache::get` (no front) on one `redis-server` with
 //!   both a plain port and a TLS port (certificates made with `openssl`, a private CA);
-//! * `redis_cluster/hit/{single,cluster}` — `RedisCache::get` on that single server and
-//!   on a 3-primary Redis Cluster (`redis+cluster://`, keys spread over every primary).
+//! * `redis_cluster/hit/{single,cluster,cluster_1_primary}` — `RedisCache::get` on that
+//!   single server, on a 3-primary Redis Cluster (`redis+cluster://`, keys spread over
+//!   every primary), and on a 1-primary cluster (the cluster client's own cost, with one
+//!   server process answering, as for `single`).
 //!
 //! 1 000 `u64` ids → 32-byte `String`s, visited in a fixed shuffled order. Each pair is
 //! also measured interleaved (alternating blocks of 100 hits), which is steadier than
@@ -87,10 +89,11 @@ fn interleaved(label: &str, ids: &[u64], baseline: &RedisCache, ours: &RedisCach
     );
 }
 
-fn pair(c: &mut Criterion, group: &str, names: [&str; 2], caches: [&RedisCache; 2], ids: &[u64]) {
+/// One criterion group timing a hit on each of `caches`.
+fn group(c: &mut Criterion, group: &str, caches: &[(&str, &RedisCache)], ids: &[u64]) {
     let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Elements(1));
-    for (name, cache) in names.into_iter().zip(caches) {
+    for &(name, cache) in caches {
         let mut i = 0_usize;
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -122,24 +125,40 @@ fn bench_deploy(c: &mut Criterion) {
     );
     fill(&tcp, &ids);
     interleaved("redis_tls/hit tls vs tcp", &ids, &tcp, &tls);
-    pair(c, "redis_tls/hit", ["tcp", "tls"], [&tcp, &tls], &ids);
+    group(c, "redis_tls/hit", &[("tcp", &tcp), ("tls", &tls)], &ids);
 
     let Some(cluster) = RedisCluster::start(3) else {
         return;
     };
     let clustered = open(&cluster.url(), RedisOptions::default());
     fill(&clustered, &ids);
+    // A one-primary cluster: the cluster client's own cost, with one server process
+    // answering, as in the single-server case.
+    let Some(one) = RedisCluster::start(1) else {
+        return;
+    };
+    let one_primary = open(&one.url(), RedisOptions::default());
+    fill(&one_primary, &ids);
     interleaved(
         "redis_cluster/hit cluster vs single",
         &ids,
         &tcp,
         &clustered,
     );
-    pair(
+    interleaved(
+        "redis_cluster/hit cluster_1_primary vs single",
+        &ids,
+        &tcp,
+        &one_primary,
+    );
+    group(
         c,
         "redis_cluster/hit",
-        ["single", "cluster"],
-        [&tcp, &clustered],
+        &[
+            ("single", &tcp),
+            ("cluster", &clustered),
+            ("cluster_1_primary", &one_primary),
+        ],
         &ids,
     );
 }

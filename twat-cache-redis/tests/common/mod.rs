@@ -428,8 +428,8 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
-    /// Starts `primaries` cluster-enabled servers and joins them; `None` (after the skip
-    /// line) without `redis-server`.
+    /// Starts `primaries` cluster-enabled servers and joins them (one primary takes every
+    /// slot itself); `None` (after the skip line) without `redis-server`.
     pub fn start(primaries: usize) -> Option<Self> {
         Self::start_with(primaries, None)
     }
@@ -469,6 +469,18 @@ impl RedisCluster {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let node = RedisServer::start_with(port, &args)?;
             nodes.push(node);
+        }
+        if let [node] = nodes.as_slice() {
+            // `redis-cli --cluster create` wants 3 primaries: one node takes every slot.
+            redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(0)
+                .arg(16_383)
+                .query::<()>(&mut node.raw())
+                .unwrap();
+            let cluster = Self { nodes, tls_ports };
+            cluster.wait_ok();
+            return Some(cluster);
         }
         let addresses: Vec<String> = nodes
             .iter()
