@@ -112,7 +112,7 @@ fn client_certificates_for_mutual_tls() {
 
 #[test]
 fn insecure_accepts_any_certificate() {
-    let Some((files, server)) = tls_server(false) else {
+    let Some((_files, server)) = tls_server(false) else {
         return;
     };
     let url = format!("{}/#insecure", server.tls_url());
