@@ -308,12 +308,19 @@ impl Conn {
                     let address: String = redis::from_redis_value(address)?;
                     let (mut cursor, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
                     unlink(connection.as_mut(), &keys)?;
-                    let Some((host, port)) = address.rsplit_once(':') else {
-                        continue;
+                    let Some((host, Ok(port))) = address
+                        .rsplit_once(':')
+                        .map(|(host, port)| (host, port.parse::<u16>()))
+                    else {
+                        return Err(redis::RedisError::from((
+                            redis::ErrorKind::Client,
+                            "a primary's address is not host:port",
+                            address,
+                        )));
                     };
                     let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
                         host: host.to_owned(),
-                        port: port.parse().unwrap_or(6379),
+                        port,
                     });
                     while cursor != 0 {
                         let reply = connection.route_command(&scan(cursor), routing.clone())?;

@@ -134,3 +134,17 @@ fn a_primary_killed_mid_run() {
     }
     assert_eq!(cache.stats().hits, hits_before + 100);
 }
+
+#[test]
+fn a_one_primary_cluster() {
+    let Some(cluster) = RedisCluster::start(1) else {
+        return;
+    };
+    let cache = open_with(&cluster.url(), "one", test_options());
+    for i in 0..50_u32 {
+        cache.set(&i, &i).unwrap();
+    }
+    assert_eq!(cache.get::<_, u32>(&7_u32).unwrap(), Some(7));
+    cache.clear().unwrap();
+    assert_eq!(cluster.keys_per_node(cache.key_prefix()), [0]);
+}
