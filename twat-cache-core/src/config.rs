@@ -389,7 +389,8 @@ impl CacheConfigBuilder {
         self
     }
 
-    /// Sets the Redis server URL (`redis://`, `rediss://`, `redis+unix://`).
+    /// Sets the Redis server URL (`redis://`, `rediss://`, `redis+unix://`), or a
+    /// cluster's nodes (`redis+cluster://h1:p1,h2:p2`, `rediss+cluster://…`).
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
@@ -466,17 +467,26 @@ fn validate_redis_url(url: &str) -> Result<(), ConfigError> {
         return Err(invalid("it has no `scheme://`"));
     };
     match scheme {
-        "redis" | "rediss" | "valkey" | "valkeys" => {
+        "redis" | "rediss" | "valkey" | "valkeys" | "redis+cluster" | "rediss+cluster"
+        | "valkey+cluster" | "valkeys+cluster" => {
             let authority = rest.split(['/', '?']).next().unwrap_or_default();
-            let host = authority.rsplit('@').next().unwrap_or_default();
-            if host.is_empty() {
-                return Err(invalid("it has no host"));
-            }
-            if let Some((_, port)) = host.rsplit_once(':')
-                && !host.ends_with(']')
-                && port.parse::<u16>().is_err()
-            {
-                return Err(invalid("its port is not a number from 0 to 65535"));
+            let hosts = authority.rsplit('@').next().unwrap_or_default();
+            // A cluster URL lists several `host:port`s: each must be one.
+            let hosts: Vec<&str> = if scheme.ends_with("+cluster") {
+                hosts.split(',').collect()
+            } else {
+                vec![hosts]
+            };
+            for host in hosts {
+                if host.is_empty() {
+                    return Err(invalid("it has no host"));
+                }
+                if let Some((_, port)) = host.rsplit_once(':')
+                    && !host.ends_with(']')
+                    && port.parse::<u16>().is_err()
+                {
+                    return Err(invalid("its port is not a number from 0 to 65535"));
+                }
             }
             Ok(())
         }
@@ -487,7 +497,9 @@ fn validate_redis_url(url: &str) -> Result<(), ConfigError> {
                 Ok(())
             }
         }
-        _ => Err(invalid("the scheme is not redis, rediss or redis+unix")),
+        _ => Err(invalid(
+            "the scheme is not redis, rediss, redis+unix or redis+cluster",
+        )),
     }
 }
 
@@ -640,6 +652,16 @@ mod tests {
         #[cfg(feature = "redis")]
         assert_eq!("valkey".parse::<EngineKind>().unwrap(), EngineKind::Redis);
         assert_eq!(EngineKind::canonical_name("sqlite"), None);
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn cluster_urls_list_several_nodes() {
+        let url = |url: &str| CacheConfig::builder().redis_url(url).build();
+        assert!(url("redis+cluster://u:pw@h1:7000,h2:7001,[::1]:7002/0").is_ok());
+        assert!(url("rediss+cluster://h1:7000").is_ok());
+        assert!(url("redis+cluster://h1:7000,,h2:7001").is_err());
+        assert!(url("redis+cluster://h1:7000,h2:port").is_err());
     }
 
     #[test]

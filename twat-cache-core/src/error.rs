@@ -72,7 +72,7 @@ pub enum ConfigError {
     UnknownEngine(String),
     /// A Redis URL could not be parsed.
     #[error(
-        "`redis_url`: {url:?} is not a Redis URL: {reason}; write redis://host:port, rediss://host:port or redis+unix:///path"
+        "`redis_url`: {url:?} is not a Redis URL: {reason}; write redis://host:port, rediss://host:port, redis+unix:///path or redis+cluster://h1:p1,h2:p2"
     )]
     InvalidRedisUrl {
         /// The URL as given, with any password replaced by `***`.

@@ -9,10 +9,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::envelope::{self, Flags, HEADER_LEN, Header};
 use twat_cache_core::{
-    ByteStore, CacheConfig, ConfigError, DecodeError, EngineKind, Error, ManagedCache, Namespace,
-    Stats, decode_value, mask_password,
+    ByteStore, CacheConfig, DecodeError, EngineKind, Error, ManagedCache, Namespace, Stats,
+    decode_value,
 };
 
+use crate::endpoint::Endpoint;
 use crate::front::{self, Front, FrontEntry};
 use crate::keys::KeyLayout;
 use crate::link::Link;
@@ -118,34 +119,6 @@ fn resolve_url(config: &CacheConfig) -> String {
     }
 }
 
-fn invalid_url(url: &str, reason: &'static str) -> Error {
-    Error::Config(ConfigError::InvalidRedisUrl {
-        url: mask_url(url),
-        reason,
-    })
-}
-
-/// `url` fit for logs: core's [`mask_password`] for `user:password@`, plus the
-/// `pass=` / `password=` query parameters `redis+unix://` URLs carry.
-fn mask_url(url: &str) -> String {
-    let masked = mask_password(url);
-    let Some((base, query)) = masked.split_once('?') else {
-        return masked;
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((name, _))
-                if name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("password") =>
-            {
-                format!("{name}=***")
-            }
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", params.join("&"))
-}
-
 fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -160,7 +133,11 @@ impl RedisCache {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`] when the URL is malformed.
+    /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`](twat_cache_core::ConfigError::InvalidRedisUrl) when the URL is malformed
+    /// (or is a `rediss://` URL in a build without the `tls` feature); [`Error::Io`] when
+    /// a certificate file named by `TWAT_CACHE_REDIS_CA` (or the client certificate
+    /// variables) cannot be read; [`Error::Backend`] when the certificates do not parse
+    /// or the server refuses the TLS handshake (an untrusted certificate).
     pub fn open(config: &CacheConfig) -> Result<Self, Error> {
         Self::open_with(config, RedisOptions::default())
     }
@@ -169,7 +146,7 @@ impl RedisCache {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`] when the URL is malformed.
+    /// As for [`RedisCache::open`].
     pub fn open_with(config: &CacheConfig, mut options: RedisOptions) -> Result<Self, Error> {
         let url = resolve_url(config);
         let signing = options.signing.take().or_else(|| {
@@ -177,25 +154,16 @@ impl RedisCache {
                 .filter(|secret| !secret.is_empty())
                 .map(|secret| SigningKey::from_secret(secret.as_encoded_bytes()))
         });
-        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-        if matches!(scheme, "rediss" | "valkeys") {
-            return Err(invalid_url(
-                &url,
-                "TLS (rediss://) is not compiled into this build of twat-cache-redis; \
-                 use redis:// through a TLS tunnel or a private network",
-            ));
-        }
-        let client = redis::Client::open(url.as_str())
-            .map_err(|_| invalid_url(&url, "the redis client cannot parse it"))?;
+        let (endpoint, masked_url) = Endpoint::open(&url, &mut options)?;
         let name = config.name().unwrap_or("redis").to_owned();
         let layout = KeyLayout::new(&name, config.version(), config.secure());
         let namespace = config.namespace("redis");
         let stop = Arc::new(AtomicBool::new(false));
         let front = (options.l1_entries > 0).then(|| Arc::new(Front::new(options.l1_entries)));
-        let link = Link::start(client, mask_url(&url), name, options);
+        let link = Link::start(endpoint, masked_url, name, options)?;
         if let Some(front) = &front {
             front::spawn_subscriber(
-                link.client().clone(),
+                link.subscriber_clients(),
                 layout.channel().to_owned(),
                 Arc::clone(front),
                 Arc::clone(&stop),
@@ -344,26 +312,8 @@ impl RedisCache {
     /// [`Error::Backend`] when the server is down or fails mid-way (keys already unlinked
     /// stay unlinked).
     pub fn clear(&self) -> Result<(), Error> {
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.link.run(|connection| {
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(self.layout.pattern())
-                    .arg("COUNT")
-                    .arg(SCAN_BATCH)
-                    .query(connection)
-            })?;
-            if !keys.is_empty() {
-                self.link
-                    .run(|connection| redis::cmd("UNLINK").arg(&keys).query::<()>(connection))?;
-            }
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
+        self.link
+            .run(|connection| connection.unlink_matching(self.layout.pattern(), SCAN_BATCH))?;
         if let Some(front) = &self.front {
             front.invalidate_all();
             let message = front.clear_message();
@@ -597,19 +547,6 @@ mod tests {
             prop_assert!(matches!(check_envelope(&sealed), Ok(Checked::Live(None))));
             let _ = decode_value::<(u64, String, Vec<f64>)>(&tail);
         }
-    }
-
-    #[test]
-    fn urls_are_masked_for_logs() {
-        assert_eq!(
-            mask_url("redis+unix:///run/redis.sock?db=2&pass=hunter2"),
-            "redis+unix:///run/redis.sock?db=2&pass=***"
-        );
-        assert_eq!(
-            mask_url("redis://u:hunter2@h:1/0?password=x"),
-            "redis://u:***@h:1/0?password=***"
-        );
-        assert_eq!(mask_url("redis://h:1"), "redis://h:1");
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub(crate) fn unique_id() -> u64 {
 
 /// Starts the subscriber thread of `front`; it exits once `stop` is set.
 pub(crate) fn spawn_subscriber(
-    client: Client,
+    clients: Vec<Client>,
     channel: String,
     front: Arc<Front>,
     stop: Arc<AtomicBool>,
@@ -246,7 +246,14 @@ pub(crate) fn spawn_subscriber(
         .spawn(move || {
             let mut backoff = backoff_initial;
             let mut last_sweep = Instant::now();
+            // On a cluster, any node relays every `PUBLISH`: a node that fails is
+            // replaced by the next seed in turn.
+            let mut turn = 0_usize;
             while !stop.load(Ordering::Acquire) {
+                let Some(client) = clients.get(turn % clients.len().max(1)) else {
+                    return;
+                };
+                turn = turn.wrapping_add(1);
                 let connected = client
                     .get_connection_with_timeout(connect_timeout)
                     .and_then(|connection| {

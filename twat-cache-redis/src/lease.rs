@@ -133,6 +133,7 @@ impl RedisCache {
         let token = format!("{:016x}", unique_id());
         let options = &self.link.options;
         let deadline = Instant::now() + options.lease_wait;
+        let mut waited = false;
         loop {
             match self.try_lease(&lease_key, &token) {
                 Ok(true) => {
@@ -141,6 +142,15 @@ impl RedisCache {
                         lease_key: &lease_key,
                         token: &token,
                     };
+                    // After waiting, another holder may have stored the value between
+                    // our last look and this lease: look once more before computing.
+                    if waited
+                        && let Ok(Poll::Value(value)) =
+                            self.poll(key_bytes, &lease_key, &mut decode)
+                    {
+                        self.link.stats.hit();
+                        return value;
+                    }
                     return self.compute_and_store(key_bytes, compute);
                 }
                 Ok(false) => {}
@@ -157,7 +167,10 @@ impl RedisCache {
                         return value;
                     }
                     Ok(Poll::LeaseHeld) => {}
-                    Ok(Poll::LeaseGone) => break,
+                    Ok(Poll::LeaseGone) => {
+                        waited = true;
+                        break;
+                    }
                     Err(_) => return self.compute_and_store(key_bytes, compute),
                 }
             }
@@ -201,12 +214,21 @@ impl RedisCache {
         decode: &mut impl FnMut(&[u8]) -> Option<T>,
     ) -> Result<Poll<T>, Error> {
         let entry_key = self.layout.entry_key(key_bytes);
-        let (stored, lease_exists): (Option<Vec<u8>>, bool) = self.link.run(|connection| {
+        // The lease first, then the entry: a holder stores its value before releasing
+        // its lease, so "no lease" followed by "no value" means no value is coming.
+        let (lease_exists, stored): (bool, Option<Vec<u8>>) = self.link.run(|connection| {
+            if connection.is_cluster() {
+                // The entry and its lease are in different slots (maybe on different
+                // nodes): two commands, each routed to its key's node.
+                let lease_exists = redis::cmd("EXISTS").arg(lease_key).query(connection)?;
+                let stored = redis::cmd("GET").arg(&entry_key).query(connection)?;
+                return Ok((lease_exists, stored));
+            }
             redis::pipe()
-                .cmd("GET")
-                .arg(&entry_key)
                 .cmd("EXISTS")
                 .arg(lease_key)
+                .cmd("GET")
+                .arg(&entry_key)
                 .query(connection)
         })?;
         if let Some(stored) = stored.and_then(|stored| self.unsign(&entry_key, stored).ok()) {

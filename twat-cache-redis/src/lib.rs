@@ -1,13 +1,16 @@
 #![doc = include_str!("../README.md")]
 
 mod cache;
+mod endpoint;
 mod front;
 mod keys;
 mod lease;
 mod link;
 mod options;
 mod signing;
+mod tls;
 
 pub use cache::{DEFAULT_REDIS_URL, REDIS_SECRET_ENV, REDIS_URL_ENV, RedisCache};
 pub use options::RedisOptions;
 pub use signing::SigningKey;
+pub use tls::{REDIS_CA_ENV, REDIS_CLIENT_CERT_ENV, REDIS_CLIENT_KEY_ENV};

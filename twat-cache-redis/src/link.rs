@@ -1,8 +1,9 @@
 //! The connection pool and its health: fail fast while the server is down, reconnect in
 //! the background with backoff, warn once per outage and log the recovery.
 //!
-//! `redis::Connection` is the crate's synchronous connection; it is not `Sync`, so the
-//! pool keeps a few behind mutexes and a caller takes a free one. No async runtime is
+//! A pooled [`Conn`] is the `redis` crate's synchronous connection to one server or to
+//! a cluster; neither is `Sync`, so the pool keeps a few behind mutexes and a caller
+//! takes a free one. No async runtime is
 //! needed. A pooled connection remembers the generation it was opened in: after a
 //! recovery the generation moves on and connections from before the outage are replaced
 //! instead of failing once each.
@@ -13,20 +14,22 @@ use std::thread::{self, Thread};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use redis::{Client, Connection, RedisError, RedisResult};
+use redis::{Client, RedisError, RedisResult};
 use twat_cache_core::{EngineKind, Error, StatsCounter};
 
+use crate::endpoint::{Conn, Endpoint};
 use crate::options::RedisOptions;
+use crate::tls::handshake_refusal;
 
 /// A pooled connection and the generation it was opened in.
 struct Pooled {
     generation: u64,
-    connection: Connection,
+    connection: Conn,
 }
 
 /// The shared connection state of one cache.
 pub(crate) struct Link {
-    client: Client,
+    endpoint: Endpoint,
     /// The URL with any password masked, for logs.
     pub(crate) masked_url: String,
     pub(crate) name: String,
@@ -76,17 +79,22 @@ fn is_outage(err: &RedisError) -> bool {
 }
 
 impl Link {
-    /// A link to `client`; probes the server once (bounded by the connect timeout) and
+    /// A link to `endpoint`; probes the server once (bounded by the connect timeout) and
     /// starts the reconnect thread. A server that is down is not an error here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the server refuses the TLS handshake (an untrusted
+    /// certificate, a missing client certificate): retrying cannot fix that.
     pub(crate) fn start(
-        client: Client,
+        endpoint: Endpoint,
         masked_url: String,
         name: String,
         options: RedisOptions,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, Error> {
         let slots = (0..options.connections).map(|_| Mutex::new(None)).collect();
         let link = Arc::new(Self {
-            client,
+            endpoint,
             masked_url,
             name,
             options,
@@ -106,7 +114,20 @@ impl Link {
                     });
                 }
             }
-            Err(err) => link.mark_down(&err),
+            Err(err) => {
+                if let Some(reason) = handshake_refusal(&err) {
+                    return Err(Error::Backend {
+                        engine: EngineKind::Redis,
+                        message: format!(
+                            "the TLS handshake with {} failed: {reason}; give the server's CA \
+                             with TWAT_CACHE_REDIS_CA or RedisOptions::tls_ca_pem (and a client \
+                             certificate if the server asks for one)",
+                            link.masked_url
+                        ),
+                    });
+                }
+                link.mark_down(&err);
+            }
         }
         let weak = Arc::downgrade(&link);
         let spawned = thread::Builder::new()
@@ -120,23 +141,17 @@ impl Link {
                 "twat-cache: cannot start the Redis reconnect thread; a lost server stays lost"
             ),
         }
-        link
+        Ok(link)
     }
 
     /// A fresh connection with the command timeouts applied, checked with `PING`.
-    pub(crate) fn connect(&self) -> RedisResult<Connection> {
-        let mut connection = self
-            .client
-            .get_connection_with_timeout(self.options.connect_timeout)?;
-        connection.set_read_timeout(Some(self.options.command_timeout))?;
-        connection.set_write_timeout(Some(self.options.command_timeout))?;
-        redis::cmd("PING").query::<()>(&mut connection)?;
-        Ok(connection)
+    pub(crate) fn connect(&self) -> RedisResult<Conn> {
+        self.endpoint.connect(&self.options)
     }
 
-    /// The client (for the front's subscriber).
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    /// The clients the front's subscriber tries in turn.
+    pub(crate) fn subscriber_clients(&self) -> Vec<Client> {
+        self.endpoint.subscriber_clients()
     }
 
     /// Whether the server is believed reachable.
@@ -151,7 +166,7 @@ impl Link {
     /// outage) and wakes the reconnect thread; every error is counted in the stats.
     pub(crate) fn run<T>(
         &self,
-        command: impl FnOnce(&mut Connection) -> RedisResult<T>,
+        command: impl FnOnce(&mut Conn) -> RedisResult<T>,
     ) -> Result<T, Error> {
         if !self.is_up() {
             self.stats.error_silently();
@@ -227,7 +242,7 @@ impl Link {
     }
 
     /// Marks the server up again after a successful probe, keeping `connection`.
-    fn mark_up(&self, connection: Connection) {
+    fn mark_up(&self, connection: Conn) {
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(slot) = self.slots.first() {
             *slot.lock() = Some(Pooled {

@@ -1,4 +1,5 @@
-//! [`RedisOptions`]: timeouts, reconnect backoff, lease and memory-front settings.
+//! [`RedisOptions`]: timeouts, reconnect backoff, lease and memory-front settings, TLS
+//! certificates and cluster nodes.
 
 use std::time::Duration;
 
@@ -32,6 +33,48 @@ pub struct RedisOptions {
     pub(crate) lease_wait: Duration,
     pub(crate) lease_poll: Duration,
     pub(crate) signing: Option<SigningKey>,
+    pub(crate) tls_ca_pem: Option<CaPem>,
+    pub(crate) tls_client: Option<ClientIdentity>,
+    pub(crate) cluster_nodes: ClusterNodes,
+}
+
+/// The nodes given to [`RedisOptions::cluster`]. `Debug` masks their passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct ClusterNodes(pub(crate) Vec<String>);
+
+impl std::fmt::Debug for ClusterNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|node| crate::endpoint::mask_url(node)))
+            .finish()
+    }
+}
+
+/// CA certificates (PEM). `Debug` shows their size, not thousands of byte values.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct CaPem(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for CaPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaPem({} bytes)", self.0.len())
+    }
+}
+
+/// A client certificate (chain) and its private key, both PEM. `Debug` never shows the
+/// key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ClientIdentity {
+    pub(crate) cert_pem: Vec<u8>,
+    pub(crate) key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &"***")
+            .finish()
+    }
 }
 
 impl Default for RedisOptions {
@@ -51,6 +94,9 @@ impl Default for RedisOptions {
             lease_wait: Duration::from_secs(5),
             lease_poll: Duration::from_millis(10),
             signing: None,
+            tls_ca_pem: None,
+            tls_client: None,
+            cluster_nodes: ClusterNodes::default(),
         }
     }
 }
@@ -64,7 +110,9 @@ impl RedisOptions {
         Self::default()
     }
 
-    /// How long opening a connection may take (default 50 ms; at least 1 ms).
+    /// How long opening a connection may take (default 50 ms; at least 1 ms). For a TLS
+    /// server (`rediss://`) at least 250 ms: opening also reads the platform's root
+    /// certificates and runs the handshake.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout.max(MIN_TIMEOUT);
         self
@@ -125,6 +173,59 @@ impl RedisOptions {
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.signing = Some(SigningKey::from_secret(secret.as_ref()));
         self
+    }
+
+    /// Trusts only the CA certificates in `pem` (one or more PEM blocks) for `rediss://`
+    /// servers, instead of the platform's root certificates. Without this setter, the
+    /// file named by `TWAT_CACHE_REDIS_CA` is used when set. Ignored for plain
+    /// `redis://` URLs.
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_ca_pem = Some(CaPem(pem.into()));
+        self
+    }
+
+    /// Presents this client certificate (PEM, leaf first) with its private key (PEM) to
+    /// `rediss://` servers that require mutual TLS (`tls-auth-clients yes`). Without this
+    /// setter, the files named by `TWAT_CACHE_REDIS_CLIENT_CERT` and
+    /// `TWAT_CACHE_REDIS_CLIENT_KEY` are used when both are set. The key is never
+    /// printed.
+    pub fn tls_client_identity(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls_client = Some(ClientIdentity {
+            cert_pem: cert_pem.into(),
+            key_pem: key_pem.into(),
+        });
+        self
+    }
+
+    /// Uses the Redis Cluster these nodes belong to (any subset of its nodes: the client
+    /// learns the others), instead of the config's URL. Each node is a URL
+    /// (`redis://host:port`, `rediss://user:password@host:port`) or a bare `host:port`.
+    /// The same as the URL `redis+cluster://h1:p1,h2:p2`.
+    ///
+    /// ```
+    /// use twat_cache_redis::RedisOptions;
+    ///
+    /// let options = RedisOptions::default().cluster(["10.0.0.1:7000", "10.0.0.2:7000"]);
+    /// assert_eq!(options.cluster_nodes_value().len(), 2);
+    /// ```
+    pub fn cluster<I, S>(mut self, nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cluster_nodes = ClusterNodes(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The cluster nodes given to [`RedisOptions::cluster`] (empty: not a cluster, unless
+    /// the URL says so).
+    #[must_use]
+    pub fn cluster_nodes_value(&self) -> &[String] {
+        &self.cluster_nodes.0
     }
 
     /// The configured number of front entries.

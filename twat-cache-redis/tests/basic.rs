@@ -165,17 +165,21 @@ fn malformed_url_is_a_config_error() {
     // Built directly, the config validates its URL; the env var path is checked at open.
     let bad = CacheConfig::builder().redis_url("http://nope").build();
     assert!(matches!(bad, Err(ConfigError::InvalidRedisUrl { .. })));
-    let tls = CacheConfig::builder()
-        .redis_url("rediss://user:secret@example.com:6380")
-        .build()
-        .unwrap();
-    let err = RedisCache::open(&tls).unwrap_err();
+    let bad_cluster = CacheConfig::builder()
+        .redis_url("redis+cluster://h1:1,,h2:2")
+        .build();
+    assert!(matches!(
+        bad_cluster,
+        Err(ConfigError::InvalidRedisUrl { .. })
+    ));
+    // A cluster node given in code is checked at open; the message hides the password.
+    let options = test_options().cluster(["redis://user:secret@h1:port"]);
+    let err = RedisCache::open_with(&config, options).unwrap_err();
     assert!(
         matches!(err, Error::Config(ConfigError::InvalidRedisUrl { .. })),
         "{err}"
     );
     assert!(!err.to_string().contains("secret"), "{err}");
-    drop(config);
 }
 
 #[test]
@@ -261,4 +265,21 @@ fn password_and_unix_socket_urls() {
     let over_socket = common::open(&unix, "auth");
     assert_eq!(over_socket.get::<_, u32>(&"k").unwrap(), Some(1));
     assert!(!format!("{over_socket:?}").contains("s3cret"));
+}
+
+/// Without the `tls` feature a `rediss://` URL is refused, never sent in clear text.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_urls_are_refused_without_the_tls_feature() {
+    let config = CacheConfig::builder()
+        .redis_url("rediss://user:secret@127.0.0.1:1")
+        .build()
+        .unwrap();
+    let err = RedisCache::open(&config).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ConfigError::InvalidRedisUrl { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`tls` feature"), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
 }

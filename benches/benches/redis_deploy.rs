@@ -1,0 +1,181 @@
+//! The Redis engine in production shapes, each against its plain baseline in the same run:
+//!
+//! * `redis_tls/hit/{tcp,tls}` — `RedisCache::get` (no front) on one `redis-server` with
+//!   both a plain port and a TLS port (certificates made with `openssl`, a private CA);
+//! * `redis_cluster/hit/{single,cluster,cluster_1_primary}` — `RedisCache::get` on that
+//!   single server, on a 3-primary Redis Cluster (`redis+cluster://`, keys spread over
+//!   every primary), and on a 1-primary cluster (the cluster client's own cost, with one
+//!   server process answering, as for `single`).
+//!
+//! 1 000 `u64` ids → 32-byte `String`s, visited in a fixed shuffled order. Each pair is
+//! also measured interleaved (alternating blocks of 100 hits), which is steadier than
+//! two separate criterion runs on a shared machine; both ratios are printed.
+//!
+//! Skips (printing one line) when `redis-server` (with TLS) or `openssl` is missing.
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on a broken setup"
+)]
+#![allow(clippy::print_stderr, reason = "the interleaved ratios are for humans")]
+
+#[path = "../../twat-cache-redis/tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use common::{RedisCluster, RedisServer, TlsFiles, free_port, tls_available};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use twat_cache_benches::{uniform_keys, value};
+use twat_cache_core::CacheConfig;
+use twat_cache_redis::{RedisCache, RedisOptions};
+
+const KEYS: u64 = 1_000;
+
+fn open(url: &str, options: RedisOptions) -> RedisCache {
+    let config = CacheConfig::builder()
+        .name("bench_deploy")
+        .redis_url(url)
+        .build()
+        .unwrap();
+    let cache =
+        RedisCache::open_with(&config, options.command_timeout(Duration::from_secs(1))).unwrap();
+    assert!(cache.is_up(), "the bench server at {url} answers");
+    cache
+}
+
+#[inline]
+fn key(id: u64) -> (u64,) {
+    (id,)
+}
+
+fn fill(cache: &RedisCache, ids: &[u64]) {
+    for &id in ids {
+        cache.set(&key(id), &value(id)).unwrap();
+    }
+}
+
+fn hit(cache: &RedisCache, id: u64) -> Option<String> {
+    cache.get(&key(black_box(id))).unwrap()
+}
+
+/// `ours` and `baseline` in alternating blocks of 100 hits, 200 blocks each; prints the
+/// mean times and the median of the per-block ratios (each block pair runs back to back,
+/// so a burst of load from elsewhere on the machine hits both sides of a ratio alike).
+fn interleaved(label: &str, ids: &[u64], baseline: &RedisCache, ours: &RedisCache) {
+    let (mut base_time, mut ours_time) = (Duration::ZERO, Duration::ZERO);
+    let mut ratios = Vec::with_capacity(200);
+    for round in 0..200 {
+        let block = || ids.iter().skip(round % 10 * 100).take(100);
+        let start = Instant::now();
+        for &id in block() {
+            black_box(hit(baseline, id));
+        }
+        let base_block = start.elapsed();
+        let start = Instant::now();
+        for &id in block() {
+            black_box(hit(ours, id));
+        }
+        let ours_block = start.elapsed();
+        base_time += base_block;
+        ours_time += ours_block;
+        ratios.push(ours_block.as_secs_f64() / base_block.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    eprintln!(
+        "{label} interleaved (20 000 hits each): baseline {:.1} µs, ours {:.1} µs, \
+         ours/baseline = {:.3} (median of 200 block ratios: {:.3})",
+        base_time.as_secs_f64() * 1e6 / 20_000.0,
+        ours_time.as_secs_f64() * 1e6 / 20_000.0,
+        ours_time.as_secs_f64() / base_time.as_secs_f64(),
+        ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN),
+    );
+}
+
+/// One criterion group timing a hit on each of `caches`.
+fn group(c: &mut Criterion, group: &str, caches: &[(&str, &RedisCache)], ids: &[u64]) {
+    let mut group = c.benchmark_group(group);
+    group.throughput(Throughput::Elements(1));
+    for &(name, cache) in caches {
+        let mut i = 0_usize;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % ids.len();
+                black_box(hit(cache, ids[i]))
+            });
+        });
+    }
+    group.finish();
+}
+
+fn bench_deploy(c: &mut Criterion) {
+    if !tls_available() {
+        return;
+    }
+    let ids = uniform_keys(usize::try_from(KEYS).unwrap());
+    let files = TlsFiles::generate();
+    let tls_port = free_port();
+    // One server with a plain port and a TLS port: both paths reach the same process.
+    let args = files.server_args(tls_port, false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(server) = RedisServer::start_with(free_port(), &args) else {
+        return;
+    };
+    let tcp = open(&server.url(), RedisOptions::default());
+    let tls = open(
+        &format!("rediss://127.0.0.1:{tls_port}"),
+        RedisOptions::default().tls_ca_pem(TlsFiles::read(&files.ca_cert)),
+    );
+    fill(&tcp, &ids);
+    interleaved("redis_tls/hit tls vs tcp", &ids, &tcp, &tls);
+    group(c, "redis_tls/hit", &[("tcp", &tcp), ("tls", &tls)], &ids);
+
+    let Some(cluster) = RedisCluster::start(3) else {
+        return;
+    };
+    let clustered = open(&cluster.url(), RedisOptions::default());
+    fill(&clustered, &ids);
+    // A one-primary cluster: the cluster client's own cost, with one server process
+    // answering, as in the single-server case.
+    let Some(one) = RedisCluster::start(1) else {
+        return;
+    };
+    let one_primary = open(&one.url(), RedisOptions::default());
+    fill(&one_primary, &ids);
+    interleaved(
+        "redis_cluster/hit cluster vs single",
+        &ids,
+        &tcp,
+        &clustered,
+    );
+    interleaved(
+        "redis_cluster/hit cluster_1_primary vs single",
+        &ids,
+        &tcp,
+        &one_primary,
+    );
+    group(
+        c,
+        "redis_cluster/hit",
+        &[
+            ("single", &tcp),
+            ("cluster", &clustered),
+            ("cluster_1_primary", &one_primary),
+        ],
+        &ids,
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_deploy
+}
+criterion_main!(benches);

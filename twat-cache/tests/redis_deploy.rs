@@ -1,0 +1,95 @@
+//! The Redis tier's production shapes through the facade: `#[ucache(engine = "redis")]`
+//! with `TWAT_CACHE_REDIS_URL` naming a Redis Cluster (`redis+cluster://`) or a TLS
+//! server (`rediss://` + `TWAT_CACHE_REDIS_CA`), and a refused CA falling back to memory.
+//!
+//! Skips with one line without `redis-server` (unless `TWAT_CACHE_REQUIRE_REDIS=1`).
+#![cfg(all(feature = "macros", feature = "redis"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "tests fail loudly and child processes report on stdout"
+)]
+
+mod common;
+#[path = "../../twat-cache-redis/tests/common/mod.rs"]
+mod redis_common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{is_child, reported, run_child};
+use redis_common::{RedisCluster, tls_server};
+use twat_cache::{get_stats, ucache};
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[ucache(engine = "redis", name = "redis_deploy::square")]
+fn square(x: u64) -> u64 {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    x * x
+}
+
+/// The child's part: two calls, then what happened.
+fn report() {
+    assert_eq!(square(12), 144);
+    assert_eq!(square(12), 144);
+    println!("CALLS={}", CALLS.load(Ordering::SeqCst));
+    println!(
+        "ERRORS={}",
+        get_stats(Some("redis_deploy::square")).unwrap().errors
+    );
+}
+
+#[test]
+fn ucache_on_a_cluster_url() {
+    if is_child() {
+        report();
+        return;
+    }
+    let Some(cluster) = RedisCluster::start(3) else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let url = cluster.url();
+    let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
+    let first = run_child("ucache_on_a_cluster_url", root.path(), &env);
+    assert_eq!(reported(&first, "CALLS"), "1");
+    assert_eq!(reported(&first, "ERRORS"), "0");
+    let second = run_child("ucache_on_a_cluster_url", root.path(), &env);
+    assert_eq!(reported(&second, "CALLS"), "0", "served by the cluster");
+}
+
+#[test]
+fn ucache_over_tls_and_a_refused_ca_falls_back_to_memory() {
+    if is_child() {
+        report();
+        return;
+    }
+    let Some((files, server)) = tls_server(false) else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let url = server.tls_url();
+    let test = "ucache_over_tls_and_a_refused_ca_falls_back_to_memory";
+    let ca = files.ca_cert.display().to_string();
+    let env = [
+        ("TWAT_CACHE_REDIS_URL", url.as_str()),
+        ("TWAT_CACHE_REDIS_CA", ca.as_str()),
+    ];
+    let first = run_child(test, root.path(), &env);
+    assert_eq!(reported(&first, "CALLS"), "1");
+    assert_eq!(reported(&first, "ERRORS"), "0");
+    let second = run_child(test, root.path(), &env);
+    assert_eq!(reported(&second, "CALLS"), "0", "served over TLS");
+
+    // A CA that did not sign the server's certificate: the open fails (one warning, one
+    // counted error) and the function is memoized in memory instead.
+    let other = files.other_ca_cert.display().to_string();
+    let env = [
+        ("TWAT_CACHE_REDIS_URL", url.as_str()),
+        ("TWAT_CACHE_REDIS_CA", other.as_str()),
+    ];
+    let refused = run_child(test, root.path(), &env);
+    assert_eq!(reported(&refused, "CALLS"), "1", "memoized in memory");
+    assert_eq!(reported(&refused, "ERRORS"), "1");
+}
