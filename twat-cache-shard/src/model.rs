@@ -577,6 +577,7 @@ pub fn replay_admission<S: Subject>(
             return fail(step, "the subject stopped keeping statistics".into());
         };
         expected.size = held.len() as u64;
+        expected.weight = expected.size;
         same(step, "statistics", &stats, &expected)?;
         same(step, "entries held", &subject.len(), &held.len())?;
         if held.len() > maxsize {
