@@ -36,6 +36,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+mod weighted;
+
+pub use weighted::{WeightedSubject, replay_weighted, weight_of};
+
 use proptest::prelude::{Strategy, any, prop_oneof};
 use proptest::test_runner::TestCaseError;
 /// The policies the proptests name (re-exported for [`model_proptests!`](crate::model_proptests)).
