@@ -38,7 +38,7 @@ use std::fmt;
 
 mod weighted;
 
-pub use weighted::{WeightedSubject, replay_weighted, weight_of};
+pub use weighted::{Recorder, WeightedSubject, replay_weighted, weight_of, weighted_options};
 
 use proptest::prelude::{Strategy, any, prop_oneof};
 use proptest::test_runner::TestCaseError;

@@ -5,8 +5,9 @@
 //! [`weighted_proptests!`](crate::weighted_proptests).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::RemovalCause;
+use crate::{CacheOptions, RemovalCause};
 
 use super::{Divergence, Op, Subject, same};
 
@@ -16,6 +17,59 @@ use super::{Divergence, Op, Subject, same};
 #[must_use]
 pub const fn weight_of(value: u32) -> u32 {
     value & 15
+}
+
+/// An eviction listener that records what it hears (for tests): clone it into
+/// [`CacheOptions::on_evict`] through [`listener`](Self::listener), read it with
+/// [`take`](Self::take).
+#[derive(Debug)]
+pub struct Recorder<K, V>(Arc<Mutex<Vec<(K, V, RemovalCause)>>>);
+
+impl<K, V> Default for Recorder<K, V> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Vec::new())))
+    }
+}
+
+impl<K, V> Clone for Recorder<K, V> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<K: Send + 'static, V: Send + 'static> Recorder<K, V> {
+    /// An empty record.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The listener that writes into this record.
+    pub fn listener(&self) -> impl Fn(K, V, RemovalCause) + Send + Sync + 'static {
+        let record = self.clone();
+        move |key, value, cause| {
+            record
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((key, value, cause));
+        }
+    }
+
+    /// What was heard since the last call, in order.
+    #[must_use]
+    pub fn take(&self) -> Vec<(K, V, RemovalCause)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The options of a [`WeightedSubject`]: weigher `weight_of(value)`, and `recorder` as the
+/// listener.
+#[must_use]
+pub fn weighted_options(recorder: &Recorder<u8, u32>) -> CacheOptions<u8, u32> {
+    CacheOptions::new()
+        .weigher(|_, value| weight_of(*value))
+        .on_evict(recorder.listener())
 }
 
 /// A front-end bounded by total weight, whose weigher is `|_, value| weight_of(*value)`
@@ -160,17 +214,15 @@ macro_rules! weighted_proptests {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use twat_cache_core::{CacheConfig, Policy, Stats};
 
     use super::*;
-    use crate::{CacheOptions, PolicyStore};
+    use crate::PolicyStore;
 
     /// The store itself, weighted and listened to.
     struct Store {
         store: PolicyStore<u8, u32, ()>,
-        removed: Arc<Mutex<Vec<(u8, u32, RemovalCause)>>>,
+        removed: Recorder<u8, u32>,
     }
 
     impl Subject for Store {
@@ -202,20 +254,13 @@ mod tests {
             self.store.snapshot()
         }
         fn take_removed(&self) -> Vec<(u8, u32, RemovalCause)> {
-            std::mem::take(&mut *self.removed.lock().unwrap_or_else(|e| e.into_inner()))
+            self.removed.take()
         }
     }
 
     fn store(policy: Policy, bound: u64) -> Store {
-        let removed = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&removed);
-        let options = CacheOptions::new()
-            .weigher(|_, value| weight_of(*value))
-            .on_evict(move |key, value, cause| {
-                log.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((key, value, cause));
-            });
+        let removed = Recorder::new();
+        let options = weighted_options(&removed);
         let config = CacheConfig::builder()
             .maxsize(bound)
             .policy(policy)
