@@ -49,6 +49,11 @@ use crate::key::KeyBuf;
 /// sets, `VecDeque`, tuples up to 6, arrays, `Option`, `Result` and the memory engines'
 /// [`KeyBuf`] keys. A user type implements it by summing its fields (see the
 /// [module docs](self)).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no weight: a size string such as `maxsize = \"64 MiB\"` bounds an in-memory cache by bytes, which needs `Weigh` for the cached value",
+    label = "the cached value's type must implement `twat_cache::Weigh`",
+    note = "implement `twat_cache::Weigh` for `{Self}` (sum its fields' `weigh()`), or give `weigher = path::to::fn` with `fn(&{Self}) -> u32`, or write `maxsize` as an entry count such as `maxsize = 1000`"
+)]
 pub trait Weigh {
     /// The bytes this value takes, its inline size included.
     fn weigh(&self) -> usize;

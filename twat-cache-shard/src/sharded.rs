@@ -131,7 +131,15 @@ where
         options: CacheOptions<K, V>,
         hasher: &foldhash::fast::RandomState,
     ) -> Self {
-        let count = shard_count(shape.kind, shape.capacity);
+        // A weighted cache is one shard: shards evict only their own entries, so heavy
+        // entries spread over many shards could pass the bound by one entry a shard; one
+        // shard keeps the bound (and the order) exact. Its hits still take only their
+        // thread's stripe of the read lock.
+        let count = if shape.weighted && shape.capacity.is_some() {
+            1
+        } else {
+            shard_count(shape.kind, shape.capacity)
+        };
         let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
         let shards = (0..count)
             .map(|index| Shard {

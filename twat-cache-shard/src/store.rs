@@ -79,9 +79,9 @@ impl Kind {
 /// "Never expires".
 const NEVER: u64 = u64::MAX;
 
-/// The most entries W-TinyLFU sizes its segments and sketch for in a weighted cache,
-/// whose bound is a weight (bytes, often millions) rather than an entry count: 16 384
-/// entries a shard take a 128 KiB sketch. Its window and protected segments then count
+/// The most entries W-TinyLFU sizes its segments and sketch for in a weighted cache (one
+/// shard), whose bound is a weight (bytes, often millions) rather than an entry count:
+/// 16 384 entries take a 128 KiB sketch. Its window and protected segments then count
 /// entries of this estimate, not weight — a weighted W-TinyLFU is bounded by weight
 /// exactly, its admission approximates.
 const WEIGHTED_TINY_ENTRIES: usize = 1 << 14;
@@ -480,7 +480,7 @@ where
         let tiny = match (kind, capacity) {
             (Kind::TinyLfu, Some(total)) => {
                 let entries = if weighted {
-                    total.min(WEIGHTED_TINY_ENTRIES.saturating_mul(shards.max(1)))
+                    total.min(WEIGHTED_TINY_ENTRIES)
                 } else {
                     total
                 };
