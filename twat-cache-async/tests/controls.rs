@@ -103,7 +103,10 @@ async fn every_cause_is_reported_once() {
     heard.sort_unstable_by_key(|&(key, value, _)| (key, value));
     assert_eq!(
         heard,
-        [(1, 11, RemovalCause::Removed), (4, 40, RemovalCause::Expired)]
+        [
+            (1, 11, RemovalCause::Removed),
+            (4, 40, RemovalCause::Expired)
+        ]
     );
     cache.insert(5, 50);
     cache.clear();
@@ -116,10 +119,15 @@ async fn every_cause_is_reported_once() {
             .weigher(|_: &u8, value: &String| u32::try_from(value.len()).unwrap())
             .on_evict(light.listener()),
     );
-    let long = weighted.get_or_insert_with(1, async { "x".repeat(9) }).await;
+    let long = weighted
+        .get_or_insert_with(1, async { "x".repeat(9) })
+        .await;
     assert_eq!(long.len(), 9, "the caller still gets its value");
     assert_eq!(weighted.get(&1), None);
     assert_eq!(light.take(), [(1, "x".repeat(9), RemovalCause::Size)]);
     let stats = weighted.stats();
-    assert_eq!((stats.evictions, stats.weight, stats.maxsize), (1, 0, Some(8)));
+    assert_eq!(
+        (stats.evictions, stats.weight, stats.maxsize),
+        (1, 0, Some(8))
+    );
 }

@@ -156,7 +156,10 @@ impl<T: Weigh + ?Sized> Weigh for Rc<T> {
 impl<T: Weigh> Weigh for Option<T> {
     fn weigh(&self) -> usize {
         // the inline size covers the value when present; add what it owns beyond it
-        size_of::<Self>() + self.as_ref().map_or(0, |value| value.weigh() - size_of::<T>())
+        size_of::<Self>()
+            + self
+                .as_ref()
+                .map_or(0, |value| value.weigh() - size_of::<T>())
     }
 }
 

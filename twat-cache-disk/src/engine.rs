@@ -473,7 +473,10 @@ impl Engine {
     pub(crate) fn stats(&self) -> Stats {
         let (size, bytes) = {
             let index = self.index.lock();
-            (u64::try_from(index.len()).unwrap_or(u64::MAX), index.bytes())
+            (
+                u64::try_from(index.len()).unwrap_or(u64::MAX),
+                index.bytes(),
+            )
         };
         self.stats.snapshot_weighed(size, bytes, self.maxsize)
     }

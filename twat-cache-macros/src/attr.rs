@@ -461,7 +461,10 @@ impl Args {
                 );
             }
             if args.policy == Some(Policy::Unbounded) {
-                errors.add(weigher.span(), "`weigher` bounds the cache: it cannot be `policy = \"unbounded\"`");
+                errors.add(
+                    weigher.span(),
+                    "`weigher` bounds the cache: it cannot be `policy = \"unbounded\"`",
+                );
             }
         }
         if matches!(kind, Kind::Universal | Kind::Async) {

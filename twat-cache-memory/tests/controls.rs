@@ -94,13 +94,20 @@ fn every_cause_is_reported_once() {
     assert_eq!(removed.take(), [(3, 30, RemovalCause::Size)]);
     thread::sleep(Duration::from_millis(20));
     assert_eq!(cache.get(&9), None); // found expired: Expired
-    assert_eq!(cache.iter().count(), 0, "the snapshot skips expired entries");
+    assert_eq!(
+        cache.iter().count(),
+        0,
+        "the snapshot skips expired entries"
+    );
     cache.retain(|_, _| true); // drops 4, expired
     let mut expired = removed.take();
     expired.sort_unstable_by_key(|&(key, value, _)| (key, value));
     assert_eq!(
         expired,
-        [(4, 40, RemovalCause::Expired), (9, 90, RemovalCause::Expired)]
+        [
+            (4, 40, RemovalCause::Expired),
+            (9, 90, RemovalCause::Expired)
+        ]
     );
     cache.insert(5, 50);
     cache.insert(6, 60);
@@ -109,7 +116,10 @@ fn every_cause_is_reported_once() {
     cleared.sort_unstable_by_key(|&(key, value, _)| (key, value));
     assert_eq!(
         cleared,
-        [(5, 50, RemovalCause::Cleared), (6, 60, RemovalCause::Cleared)]
+        [
+            (5, 50, RemovalCause::Cleared),
+            (6, 60, RemovalCause::Cleared)
+        ]
     );
     // a listener that reads and writes the cache does not deadlock
     let heard = Recorder::new();
@@ -147,7 +157,10 @@ fn insert_with_ttl_without_expiry_stores_nothing() {
     assert_eq!(cache.get(&1), None);
     assert_eq!(
         removed.take(),
-        [(1, 1, RemovalCause::Replaced), (1, 2, RemovalCause::Expired)]
+        [
+            (1, 1, RemovalCause::Replaced),
+            (1, 2, RemovalCause::Expired)
+        ]
     );
     assert_eq!(cache.stats().evictions, 1);
     // with a cache-wide ttl it works, and overrides it

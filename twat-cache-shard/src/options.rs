@@ -125,7 +125,10 @@ impl<K, V> CacheOptions<K, V> {
     /// listener may use the cache. It never runs on a hit. A listener that panics
     /// unwinds into that call (the cache stays consistent).
     #[must_use]
-    pub fn on_evict(mut self, listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static) -> Self {
+    pub fn on_evict(
+        mut self,
+        listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
         self.listener = Some(Arc::new(listener));
         self
     }

@@ -222,7 +222,7 @@ where
             Found::Expired => {
                 let seen = shard.stores.load(Ordering::Relaxed);
                 self.count_miss(store);
-                self.drop_expired(shard, hash, key);
+                self.drop_expired(hash, key);
                 Err(Seen(seen))
             }
         }
@@ -231,9 +231,11 @@ where
     /// Removes an entry a lookup found expired (a miss, out of the hit path's line).
     #[cold]
     #[inline(never)]
-    fn drop_expired(&self, shard: &Shard<K, V, M, W>, hash: u64, key: &K) {
-        let ((), removed) = shard.change(|store| store.remove_if_expired(hash, key));
-        self.notify(removed);
+    fn drop_expired(&self, hash: u64, key: &K) {
+        if let Some(shard) = self.shard(hash) {
+            let ((), removed) = shard.change(|store| store.remove_if_expired(hash, key));
+            self.notify(removed);
+        }
     }
 
     /// Counts a miss (and releases the read lock): per thread when sharded, else in the
@@ -253,8 +255,7 @@ where
     pub(crate) fn insert(&self, hash: u64, key: K, value: V, ttl: Option<Duration>) {
         if let Some(shard) = self.shard(hash) {
             let described = self.describe(&key, &value, ttl);
-            let removed =
-                shard.store_value(hash, (key, value), described, self.counters.as_ref());
+            let removed = shard.store_value(hash, (key, value), described, self.counters.as_ref());
             self.notify(removed);
         }
     }

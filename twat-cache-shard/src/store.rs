@@ -618,7 +618,14 @@ where
     /// to live, `None` for the cache's. An entry heavier than the whole bound, or with its
     /// own `ttl` in a store whose entries cannot expire, is not stored: the key's earlier
     /// value is removed and the entry counts as evicted.
-    pub(crate) fn insert(&mut self, hash: u64, key: K, value: V, weight: u32, ttl: Option<Duration>) {
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u32,
+        ttl: Option<Duration>,
+    ) {
         let too_heavy = self.weighted
             && self
                 .capacity

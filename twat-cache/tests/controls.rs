@@ -28,7 +28,7 @@ fn render(id: u64) -> Page {
     }
 }
 
-fn body_bytes(page: &Vec<u8>) -> usize {
+fn body_bytes(page: &[u8]) -> usize {
     page.len()
 }
 
@@ -58,7 +58,10 @@ fn a_weigher_function_bounds_mcache_in_its_unit() {
     blob(30); // 38: 86 in all
     blob(20); // 28: over 100, the least recently used (40) leaves
     let stats = get_stats(Some("controls::blob")).unwrap();
-    assert_eq!((stats.hits, stats.weight, stats.maxsize), (1, 66, Some(100)));
+    assert_eq!(
+        (stats.hits, stats.weight, stats.maxsize),
+        (1, 66, Some(100))
+    );
     assert_eq!(blob(200).len(), 200, "too heavy: returned, not stored");
     let stats = get_stats(Some("controls::blob")).unwrap();
     assert_eq!((stats.weight, stats.evictions), (66, 2));

@@ -143,10 +143,16 @@ pub fn replay_weighted<S: WeightedSubject>(
             }
             let (key, value, cause) = report;
             if live.get(&key) != Some(&value) {
-                return fail(step, format!("{report:?} reported, but not held (or twice)"));
+                return fail(
+                    step,
+                    format!("{report:?} reported, but not held (or twice)"),
+                );
             }
             if cause != RemovalCause::Size {
-                return fail(step, format!("{report:?}: an eviction reported as {cause:?}"));
+                return fail(
+                    step,
+                    format!("{report:?}: an eviction reported as {cause:?}"),
+                );
             }
             live.remove(&key);
             evicted += 1;
@@ -159,7 +165,10 @@ pub fn replay_weighted<S: WeightedSubject>(
         let mut known: Vec<(u8, u32)> = live.iter().map(|(key, value)| (*key, *value)).collect();
         known.sort_unstable();
         same(step, "entries held", &held, &known)?;
-        let weight: u64 = held.iter().map(|(_, value)| u64::from(weight_of(*value))).sum();
+        let weight: u64 = held
+            .iter()
+            .map(|(_, value)| u64::from(weight_of(*value)))
+            .sum();
         if weight > bound {
             return fail(step, format!("weight {weight} above the bound {bound}"));
         }
