@@ -15,12 +15,19 @@ pub(crate) trait Store: ByteStore + ManagedCache {
     /// from and encode into the engine's own buffers, which the byte-level [`ByteStore`]
     /// calls cannot (they hand over an owned copy of the payload).
     fn into_disk(self: Arc<Self>) -> Option<Arc<Disk>>;
+
+    /// This store as the in-memory store, when it is one: it can visit its keys.
+    fn as_memory(&self) -> Option<&MemoryStore>;
 }
 
 impl<T: ByteStore + ManagedCache + Any> Store for T {
     fn into_disk(self: Arc<Self>) -> Option<Arc<Disk>> {
         let any: Arc<dyn Any + Send + Sync> = self;
         any.downcast().ok()
+    }
+
+    fn as_memory(&self) -> Option<&MemoryStore> {
+        (self as &dyn Any).downcast_ref()
     }
 }
 
@@ -150,6 +157,13 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Removes the entries whose key bytes (namespace prefix included) `remove` picks;
+    /// returns how many it removed.
+    pub(crate) fn invalidate_if(&self, remove: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut remove = remove;
+        self.cache.invalidate_if(|key, _| remove(key))
+    }
+
     /// A memory store for `config`; `fell_back` counts, once in `errors`, the failure
     /// that made the caller fall back to memory.
     pub(crate) fn new(config: &CacheConfig, fell_back: bool) -> Self {

@@ -102,3 +102,34 @@ fn options_reach_the_engines_through_the_facade() {
     cache.insert(2, "b".repeat(50));
     assert_eq!(*heard.lock().unwrap(), [(1, RemovalCause::Size)]);
 }
+
+/// `CacheContext::invalidate_if` removes the entries whose keys it picks, keeps keys of
+/// other types and other caches' keys.
+#[test]
+fn context_invalidates_by_key() {
+    use twat_cache::CacheContext;
+
+    let users = CacheContext::new(
+        CacheConfig::builder()
+            .name("controls::users")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for (id, name) in [(1_u64, "ann"), (2, "bob"), (3, "cyd")] {
+        users.set(&id, &name).unwrap();
+    }
+    users.set(&"not a number", &"kept").unwrap();
+    assert_eq!(users.invalidate_if(|id: &u64| id % 2 == 1).unwrap(), 2);
+    assert_eq!(users.get::<_, String>(&1_u64).unwrap(), None);
+    assert_eq!(
+        users.get::<_, String>(&2_u64).unwrap().as_deref(),
+        Some("bob")
+    );
+    assert_eq!(
+        users.get::<_, String>(&"not a number").unwrap().as_deref(),
+        Some("kept")
+    );
+    assert_eq!(users.invalidate_if(|_: &String| true).unwrap(), 1);
+    assert_eq!(users.stats().size, 1);
+}
