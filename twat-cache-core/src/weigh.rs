@@ -6,34 +6,11 @@
 //! …), not allocator overhead or the cache's own bookkeeping per entry. It only needs to
 //! be consistent: the same value weighs the same every time it is asked.
 //!
-//! No crate fits: `deepsize` and `get-size` derive similar traits but are unmaintained or
-//! pull in a proc-macro tree for a dozen lines of impls; a user type implements this one
-//! in three lines (sum its fields' weights).
+//! Why not `deepsize` or `get-size`, which offer similar traits: the macros' error
+//! message and the facade name this trait, so it has to be the project's own; it is a
+//! dozen impls, and a user type implements it in three lines (sum its fields' weights).
 //!
-//! ```
-//! use twat_cache_core::{Weigh, weigh_entry};
-//!
-//! assert_eq!(String::with_capacity(100).weigh(), 24 + 100);
-//! assert_eq!(vec![1_u64, 2, 3].weigh(), 24 + 3 * 8);
-//! assert_eq!(Some(7_u32).weigh(), 8);
-//!
-//! /// A user type: the sum of its fields.
-//! struct Page {
-//!     title: String,
-//!     body: Vec<u8>,
-//! }
-//!
-//! impl Weigh for Page {
-//!     fn weigh(&self) -> usize {
-//!         self.title.weigh() + self.body.weigh()
-//!     }
-//! }
-//!
-//! let page = Page { title: "home".to_owned(), body: vec![0; 1000] };
-//! assert_eq!(page.weigh(), 24 + 4 + 24 + 1000);
-//! // a key and a value together, as a cache's weigher sees them (saturating at u32::MAX)
-//! assert_eq!(weigh_entry(&7_u64, &page), 8 + 1052);
-//! ```
+//! See [`Weigh`] for an example.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::mem::size_of;
@@ -47,8 +24,32 @@ use crate::key::KeyBuf;
 /// Implemented for primitives, `String`, `Vec<T>`, `Box<T>`, `Box<[T]>`, `Box<str>`,
 /// `Arc<T>`/`Rc<T>` (the pointer and the shared value, counted by every holder), maps,
 /// sets, `VecDeque`, tuples up to 6, arrays, `Option`, `Result` and the memory engines'
-/// [`KeyBuf`] keys. A user type implements it by summing its fields (see the
-/// [module docs](self)).
+/// [`KeyBuf`] keys. A user type implements it by summing its fields:
+///
+/// ```
+/// use twat_cache_core::{Weigh, weigh_entry};
+///
+/// assert_eq!(String::with_capacity(100).weigh(), 24 + 100);
+/// assert_eq!(vec![1_u64, 2, 3].weigh(), 24 + 3 * 8);
+/// assert_eq!(Some(7_u32).weigh(), 8);
+///
+/// /// A user type: the sum of its fields.
+/// struct Page {
+///     title: String,
+///     body: Vec<u8>,
+/// }
+///
+/// impl Weigh for Page {
+///     fn weigh(&self) -> usize {
+///         self.title.weigh() + self.body.weigh()
+///     }
+/// }
+///
+/// let page = Page { title: "home".to_owned(), body: vec![0; 1000] };
+/// assert_eq!(page.weigh(), 24 + 4 + 24 + 1000);
+/// // a key and a value together, as a cache's weigher sees them (saturating at u32::MAX)
+/// assert_eq!(weigh_entry(&7_u64, &page), 8 + 1052);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no weight: a size string such as `maxsize = \"64 MiB\"` bounds an in-memory cache by bytes, which needs `Weigh` for the cached value",
     label = "the cached value's type must implement `twat_cache::Weigh`",
@@ -182,10 +183,7 @@ impl<T: Weigh, const N: usize> Weigh for [T; N] {
 impl<K: Weigh, V: Weigh, S> Weigh for HashMap<K, V, S> {
     fn weigh(&self) -> usize {
         size_of::<Self>()
-            + self
-                .iter()
-                .map(|(key, value)| key.weigh() + value.weigh())
-                .sum::<usize>()
+            + map_entries(self.iter())
             + (self.capacity() - self.len()) * size_of::<(K, V)>()
     }
 }
@@ -196,13 +194,18 @@ impl<T: Weigh, S> Weigh for HashSet<T, S> {
     }
 }
 
+/// What a map's entries weigh.
+fn map_entries<'a, K: Weigh + 'a, V: Weigh + 'a>(
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+) -> usize {
+    entries
+        .map(|(key, value)| key.weigh() + value.weigh())
+        .sum()
+}
+
 impl<K: Weigh, V: Weigh> Weigh for BTreeMap<K, V> {
     fn weigh(&self) -> usize {
-        size_of::<Self>()
-            + self
-                .iter()
-                .map(|(key, value)| key.weigh() + value.weigh())
-                .sum::<usize>()
+        size_of::<Self>() + map_entries(self.iter())
     }
 }
 
