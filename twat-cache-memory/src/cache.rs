@@ -326,9 +326,10 @@ where
                     abandon.armed = false;
                     drop(abandon);
                     // Waiters share a clone; a flight exists only if someone waited.
-                    if let Some(flight) = self.store.complete(hash, key, ticket, value.clone()) {
-                        flight.finish(Some(value.clone()));
-                    }
+                    self.store
+                        .complete_with(hash, key, ticket, value.clone(), |flight| {
+                            flight.finish(Some(value.clone()));
+                        });
                     return Ok(value);
                 }
             }

@@ -196,3 +196,56 @@ fn large_weighted_caches_respect_their_bound_exactly() {
     assert!(stats.weight > 99_000, "{stats:?}");
     assert!(stats.evictions > 0);
 }
+
+/// A thread waiting on another's computation gets its value before the listener runs
+/// (the leader wakes the waiters first), so a slow listener never delays it.
+#[test]
+fn waiters_are_woken_before_the_listener_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+
+    let waiter_done = Arc::new(AtomicBool::new(false));
+    let seen_in_listener = Arc::new(AtomicBool::new(false));
+    let (done, seen) = (Arc::clone(&waiter_done), Arc::clone(&seen_in_listener));
+    let cache = Arc::new(MemoryCache::with_options(
+        &config(Policy::Lru, 1),
+        CacheOptions::new().on_evict(move |_: u8, _: u32, _| {
+            // give the woken waiter up to 5 s to finish while the listener runs
+            for _ in 0..500 {
+                if done.load(Ordering::SeqCst) {
+                    seen.store(true, Ordering::SeqCst);
+                    return;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        }),
+    ));
+    cache.insert(0, 0); // completing key 1 evicts it
+    let (started, leader_started) = mpsc::channel();
+    let leader = {
+        let cache = Arc::clone(&cache);
+        thread::spawn(move || {
+            cache.get_or_insert_with(1, || {
+                started.send(()).unwrap();
+                thread::sleep(Duration::from_millis(200)); // the waiter joins meanwhile
+                1
+            })
+        })
+    };
+    leader_started.recv().unwrap();
+    let waiter = {
+        let cache = Arc::clone(&cache);
+        let done = Arc::clone(&waiter_done);
+        thread::spawn(move || {
+            let value = cache.get_or_insert_with(1, || unreachable!("the leader computes"));
+            done.store(true, Ordering::SeqCst);
+            value
+        })
+    };
+    assert_eq!(waiter.join().unwrap(), 1);
+    assert_eq!(leader.join().unwrap(), 1);
+    assert!(
+        seen_in_listener.load(Ordering::SeqCst),
+        "the listener ran before the waiter woke"
+    );
+}

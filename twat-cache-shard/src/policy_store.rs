@@ -237,9 +237,28 @@ where
     /// Stores the leader's value (an insert, evicting per the policy) and ends its
     /// computation. Returns the handle of the callers waiting for it, if any: the leader
     /// hands them the value through it.
+    ///
+    /// With an eviction listener, the listener runs before this returns, so before the
+    /// waiters are woken: [`complete_with`](Self::complete_with) wakes them first.
     pub fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
+        let mut waiting = None;
+        self.complete_with(hash, key, ticket, value, |handle| waiting = Some(handle));
+        waiting
+    }
+
+    /// As [`complete`](Self::complete), handing the waiters' handle (if anyone waits) to
+    /// `wake` as soon as the flight has ended — before the eviction listener hears of the
+    /// entries this store evicted, so waiters never wait for the listener.
+    pub fn complete_with(
+        &self,
+        hash: u64,
+        key: K,
+        ticket: Ticket,
+        value: V,
+        wake: impl FnOnce(Arc<W>),
+    ) {
         dispatch!(&self.backend,
-            sharded => sharded.complete(hash, key, ticket, value))
+            sharded => sharded.complete_with(hash, (key, value), ticket, wake));
     }
 
     /// Ends the leader's computation without a value (it panicked, failed or was

@@ -362,13 +362,26 @@ where
         flights.join_or_lead(hash, key)
     }
 
-    pub(crate) fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
-        let shard = self.shard(hash)?;
+    /// Stores the leader's value, ends its flight, hands the waiters' handle (if any) to
+    /// `wake`, and only then the removed entries to the listener: waiters never wait for
+    /// the listener.
+    pub(crate) fn complete_with(
+        &self,
+        hash: u64,
+        (key, value): (K, V),
+        ticket: Ticket,
+        wake: impl FnOnce(Arc<W>),
+    ) {
+        let Some(shard) = self.shard(hash) else {
+            return;
+        };
         let described = self.describe(&key, &value, None);
         let removed = shard.store_value(hash, (key, value), described, self.counters.as_ref());
         let waiting = shard.flights.lock().finish(ticket);
+        if let Some(waiting) = waiting {
+            wake(waiting);
+        }
         self.notify(removed);
-        waiting
     }
 
     pub(crate) fn abandon(&self, hash: u64, ticket: Ticket) -> Option<Arc<W>> {
