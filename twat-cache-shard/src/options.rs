@@ -108,8 +108,10 @@ impl<K, V> CacheOptions<K, V> {
     /// entries may weigh together, each weighing `weigher(&key, &value)` (computed once,
     /// when the entry is stored, outside any lock). An entry heavier than the whole bound
     /// is not stored (an earlier value under its key is removed): the listener hears of it
-    /// as [`RemovalCause::Size`] and it counts as an eviction. Weight 0 is allowed (such
-    /// entries only count against the bound in entries of nothing).
+    /// as [`RemovalCause::Size`] and it counts as an eviction. Weight 0 is allowed: such
+    /// entries take no room and leave when the policy picks them or when they expire.
+    /// A weighted cache is one shard whatever its bound, so the bound holds exactly after
+    /// every call (hits still take only their thread's stripe of the read lock).
     ///
     /// For types implementing [`Weigh`](twat_cache_core::Weigh), pass
     /// [`weigh_entry`](twat_cache_core::weigh_entry): the bound is then in bytes.
