@@ -24,7 +24,8 @@ use crate::key::KeyBuf;
 /// Implemented for primitives, `String`, `Vec<T>`, `Box<T>`, `Box<[T]>`, `Box<str>`,
 /// `Arc<T>`/`Rc<T>` (the pointer and the shared value, counted by every holder), maps,
 /// sets, `VecDeque`, tuples up to 6, arrays, `Option`, `Result` and the memory engines'
-/// [`KeyBuf`] keys. A user type implements it by summing its fields:
+/// [`KeyBuf`] keys. The facade `twat-cache` derives it (`#[derive(Weigh)]`, feature
+/// `macros`); by hand, a user type sums its fields:
 ///
 /// ```
 /// use twat_cache_core::{Weigh, weigh_entry};

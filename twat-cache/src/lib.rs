@@ -32,6 +32,10 @@ pub use twat_cache_file::FileCache;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use twat_cache_redis::{RedisCache, RedisOptions};
 
+/// `#[derive(Weigh)]`: see the trait [`Weigh`](trait@Weigh).
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use twat_cache_macros::Weigh;
 #[cfg(all(feature = "macros", feature = "async"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "async"))))]
 #[doc(inline)]

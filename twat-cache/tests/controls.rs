@@ -133,3 +133,50 @@ fn context_invalidates_by_key() {
     assert_eq!(users.invalidate_if(|_: &String| true).unwrap(), 1);
     assert_eq!(users.stats().size, 1);
 }
+
+/// `#[derive(Weigh)]`: the value's size plus what each field owns, for structs (generic
+/// ones too) and enums; usable as the value of a byte-bounded `#[mcache]`.
+#[test]
+fn derived_weights_count_each_fields_heap() {
+    #[derive(Clone, Weigh)]
+    struct Row<T> {
+        id: u64,
+        name: String,
+        tags: Vec<T>,
+    }
+
+    #[derive(Clone, Weigh)]
+    enum Answer {
+        Empty,
+        Text(String),
+        Rows { rows: Vec<Row<u8>> },
+    }
+
+    let row = Row {
+        id: 1,
+        name: "abc".to_owned(),
+        tags: vec![1_u16, 2],
+    };
+    assert_eq!(row.weigh(), std::mem::size_of::<Row<u16>>() + 3 + 4);
+    let size = std::mem::size_of::<Answer>();
+    assert_eq!(Answer::Empty.weigh(), size);
+    assert_eq!(Answer::Text("hello".into()).weigh(), size + 5);
+    let rows = Answer::Rows {
+        rows: vec![Row {
+            id: 2,
+            name: String::new(),
+            tags: vec![7_u8],
+        }],
+    };
+    assert_eq!(rows.weigh(), size + std::mem::size_of::<Row<u8>>() + 1);
+
+    #[mcache(maxsize = "2 KiB", name = "controls::answer")]
+    fn answer(n: u64) -> Answer {
+        Answer::Text("x".repeat(usize::try_from(n).unwrap()))
+    }
+    for n in [500, 600, 700, 800] {
+        answer(n);
+    }
+    let stats = get_stats(Some("controls::answer")).unwrap();
+    assert!(stats.weight <= 2048 && stats.evictions >= 1, "{stats:?}");
+}
