@@ -665,7 +665,10 @@ where
                 self.removed.push((key, old, RemovalCause::Replaced));
             }
             if self.weighted {
-                self.weight = self.weight - u64::from(old_weight) + u64::from(weight);
+                self.weight = self
+                    .weight
+                    .saturating_sub(u64::from(old_weight))
+                    .saturating_add(u64::from(weight));
                 // a heavier value may push the total over the bound
                 self.make_room(0);
                 self.publish_len();
