@@ -8,7 +8,10 @@
 //! Our cache is driven as `#[mcache]` drives it: for a `u64` argument the key is the
 //! argument tuple itself (`MemoryCache<(u64,), String>`, rows "u64 key"); for arguments
 //! that are not primitive values it is their postcard bytes (`KeyBuf::encode(&(&id,))`,
-//! encoded on every call, rows "KeyBuf").
+//! encoded on every call, rows "KeyBuf"). The row "weighted + listener" is the same LRU
+//! cache bounded by bytes (`CacheOptions::weigher(weigh_entry)`) with an eviction
+//! listener: what those controls cost a hit (the rows without them must cost what they
+//! did before the controls existed).
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -28,7 +31,7 @@ use cached::proc_macro::cached;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use twat_cache_benches::{uniform_keys, value, zipf_keys};
 use twat_cache_core::{CacheConfig, KeyBuf, Policy};
-use twat_cache_memory::MemoryCache;
+use twat_cache_memory::{CacheOptions, MemoryCache};
 
 const KEYS: usize = 10_000;
 
@@ -83,6 +86,7 @@ struct Contenders {
     ours: MemoryCache<KeyBuf, String>,
     ours_typed: MemoryCache<(u64,), String>,
     ours_tiny: MemoryCache<(u64,), String>,
+    ours_controls: MemoryCache<(u64,), String>,
     map: HashMap<u64, String>,
     moka_sync: moka::sync::Cache<u64, String>,
     moka: moka::future::Cache<u64, String>,
@@ -94,6 +98,16 @@ fn contenders() -> Contenders {
     let ours_typed = ours(KEYS as u64);
     let ours_tiny = ours_with(KEYS as u64, Policy::TinyLfu);
     let ours = ours(KEYS as u64);
+    let ours_controls = MemoryCache::with_options(
+        &CacheConfig::builder()
+            .name("bench")
+            .maxsize(64 << 20)
+            .build()
+            .unwrap(),
+        CacheOptions::new()
+            .weigher(|key: &(u64,), value: &String| twat_cache_core::weigh_entry(key, value))
+            .on_evict(|_, value, _| drop(black_box(value))),
+    );
     let mut map = HashMap::new();
     let moka_sync = moka::sync::Cache::new(KEYS as u64);
     let moka = moka::future::Cache::new(KEYS as u64);
@@ -102,6 +116,7 @@ fn contenders() -> Contenders {
         ours_call(&ours, id);
         ours_typed_call(&ours_typed, id);
         ours_typed_call(&ours_tiny, id);
+        ours_typed_call(&ours_controls, id);
         map.insert(id, value(id));
         cached_hit(id);
         moka_sync.insert(id, value(id));
@@ -112,11 +127,13 @@ fn contenders() -> Contenders {
     ready(moka.run_pending_tasks());
     assert_eq!(ours.len(), KEYS, "every key fits: hits only");
     assert_eq!(ours_tiny.len(), KEYS, "every key fits: hits only");
+    assert_eq!(ours_controls.len(), KEYS, "every key fits: hits only");
     Contenders {
         ids,
         ours,
         ours_typed,
         ours_tiny,
+        ours_controls,
         map,
         moka_sync,
         moka,
@@ -155,6 +172,13 @@ fn hits(c: &mut Criterion) {
         "twat-cache-memory tinylfu (u64 key, get_or_insert_with)",
         |b| {
             b.iter(|| ours_typed_call(&all.ours_tiny, black_box(keys.next().unwrap_or(0))));
+        },
+    );
+    let mut keys = cycle(ids, 0);
+    group.bench_function(
+        "twat-cache-memory weighted + listener (u64 key, get_or_insert_with)",
+        |b| {
+            b.iter(|| ours_typed_call(&all.ours_controls, black_box(keys.next().unwrap_or(0))));
         },
     );
     let mut keys = cycle(ids, 0);

@@ -13,9 +13,10 @@ use std::future::Future;
 use std::hash::Hash;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
-use twat_cache_shard::{Join, PolicyStore, Seen};
+use twat_cache_shard::{CacheOptions, Join, PolicyStore, Seen};
 
 use crate::flight::{Flight, LeaderGuard, Outcome, Plain, WaitingGuard};
 
@@ -69,9 +70,38 @@ where
     /// Other fields (folder, compress, …) are ignored: persistence is the facade's job.
     #[must_use]
     pub fn new(config: &CacheConfig) -> Self {
+        Self::with_options(config, CacheOptions::new())
+    }
+
+    /// A cache configured by `config` with a weigher, an eviction listener and a
+    /// per-entry expiry hook ([`CacheOptions`]), as the memory engine's
+    /// `MemoryCache::with_options`. With a weigher, `config`'s `maxsize` is the most the
+    /// entries may weigh together (and [`Stats::weight`] what they weigh).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use twat_cache_async::{AsyncCache, CacheOptions};
+    /// use twat_cache_core::CacheConfig;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// // DNS answers live for their own TTL
+    /// let options = CacheOptions::new()
+    ///     .expire_after(|_name: &String, answer: &(String, u64)| Some(Duration::from_millis(answer.1)));
+    /// let dns: AsyncCache<String, (String, u64)> =
+    ///     AsyncCache::with_options(&CacheConfig::default(), options);
+    /// let short = dns.get_or_insert_with("a.example".into(), async { ("10.0.0.1".into(), 20) }).await;
+    /// dns.get_or_insert_with("b.example".into(), async { ("10.0.0.2".into(), 60_000) }).await;
+    /// assert_eq!(short.0, "10.0.0.1");
+    /// tokio::time::sleep(Duration::from_millis(40)).await;
+    /// assert_eq!(dns.get(&"a.example".into()), None); // its 20 ms passed
+    /// assert!(dns.get(&"b.example".into()).is_some());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn with_options(config: &CacheConfig, options: CacheOptions<K, V>) -> Self {
         Self {
             name: config.name().unwrap_or("async").into(),
-            store: PolicyStore::new(config),
+            store: PolicyStore::with_options(config, options),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -107,6 +137,71 @@ where
     /// Removes the entry under `key`; `true` if there was a live one.
     pub fn remove(&self, key: &K) -> bool {
         self.store.remove(key)
+    }
+
+    /// Stores `value` under `key` to expire `ttl` from now, whatever the cache's `ttl` or
+    /// `expire_after` hook say. Needs a cache whose entries can expire: one built with a
+    /// `ttl` or with [`CacheOptions::expire_after`] (`|_, _| None` when only this method
+    /// sets lifetimes). In any other the value is not stored (the key's earlier value is
+    /// removed) and counts as evicted ([`RemovalCause::Expired`](crate::RemovalCause::Expired)): that is what keeps
+    /// expiry off the hit path of caches that do not use it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use twat_cache_core::CacheConfig;
+    /// use twat_cache_async::{CacheOptions, AsyncCache};
+    ///
+    /// let options = CacheOptions::new().expire_after(|_, _| None);
+    /// let tokens: AsyncCache<&str, u64> = AsyncCache::with_options(&CacheConfig::default(), options);
+    /// tokens.insert_with_ttl("short", 1, Duration::from_millis(10));
+    /// tokens.insert("forever", 2);
+    /// std::thread::sleep(Duration::from_millis(30));
+    /// assert_eq!(tokens.get(&"short"), None);
+    /// assert_eq!(tokens.get(&"forever"), Some(2));
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        self.store.insert_with_ttl(key, value, ttl);
+    }
+
+    /// Keeps only the entries for which `keep(&key, &value)` is `true`; the others are
+    /// removed (the listener hears [`RemovalCause::Removed`](crate::RemovalCause::Removed)). Runs shard by shard under
+    /// each shard's write lock: `keep` must not use this cache.
+    ///
+    /// ```
+    /// use twat_cache_core::CacheConfig;
+    /// use twat_cache_async::AsyncCache;
+    ///
+    /// let cache: AsyncCache<String, u32> = AsyncCache::new(&CacheConfig::default());
+    /// for (user, score) in [("ann", 3), ("bob", 9), ("cyd", 5)] {
+    ///     cache.insert(user.to_owned(), score);
+    /// }
+    /// cache.retain(|_, score| *score >= 5);
+    /// assert_eq!(cache.get(&"ann".to_owned()), None);
+    /// // or, said the other way round, with a count
+    /// assert_eq!(cache.invalidate_if(|user, _| user.starts_with('b')), 1);
+    /// let mut left: Vec<_> = cache.iter().collect();
+    /// left.sort();
+    /// assert_eq!(left, [("cyd".to_owned(), 5)]);
+    /// ```
+    pub fn retain(&self, keep: impl FnMut(&K, &V) -> bool) {
+        self.store.retain(keep);
+    }
+
+    /// Removes the entries for which `remove(&key, &value)` is `true` (moka's
+    /// `invalidate_entries_if`, done at once); returns how many it removed. As
+    /// [`retain`](Self::retain), `remove` must not use this cache.
+    pub fn invalidate_if(&self, remove: impl FnMut(&K, &V) -> bool) -> usize {
+        self.store.invalidate_if(remove)
+    }
+
+    /// The live entries, as clones taken when this is called. Consistent shard by shard
+    /// (each shard is read at one moment under its read lock; caches of at most
+    /// [`EXACT_ORDER_MAX`](crate::EXACT_ORDER_MAX) entries are one shard, so one moment):
+    /// in a larger cache an entry stored or removed in another shard meanwhile may or may
+    /// not appear. Counts no hits and changes no eviction order; in no particular order.
+    #[must_use]
+    pub fn iter(&self) -> std::vec::IntoIter<(K, V)> {
+        self.store.snapshot().into_iter()
     }
 
     /// Removes every entry. Statistics are kept (the registry's `clear_cache` also resets

@@ -179,18 +179,21 @@ where
         let Some((key, ticket)) = self.running.take() else {
             return;
         };
-        let flight = match outcome.value() {
-            Some(value) => self.store.complete(self.hash, key, ticket, value.clone()),
-            None => self.store.abandon(self.hash, ticket),
-        };
-        // Waiters share a clone; a flight exists only if someone waited.
-        let Some(flight) = flight else {
+        // Waiters share a clone; a flight exists only if someone waited. A stored value
+        // wakes them before the eviction listener runs (`complete_with`).
+        if let Some(value) = outcome.value() {
+            self.store
+                .complete_with(self.hash, key, ticket, value.clone(), |flight| {
+                    flight.publish(FlightState::Value(value.clone()));
+                });
+            return;
+        }
+        let Some(flight) = self.store.abandon(self.hash, ticket) else {
             return;
         };
-        let state = match (outcome.value(), outcome.share_error()) {
-            (Some(value), _) => FlightState::Value(value.clone()),
-            (None, Some(error)) => FlightState::Error(Mutex::new(error)),
-            (None, None) => FlightState::Abandoned,
+        let state = match outcome.share_error() {
+            Some(error) => FlightState::Error(Mutex::new(error)),
+            None => FlightState::Abandoned,
         };
         flight.publish(state);
     }

@@ -4,4 +4,4 @@ mod cache;
 mod flight;
 
 pub use cache::AsyncCache;
-pub use twat_cache_shard::EXACT_ORDER_MAX;
+pub use twat_cache_shard::{CacheOptions, EXACT_ORDER_MAX, RemovalCause};

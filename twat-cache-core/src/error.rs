@@ -131,6 +131,15 @@ pub enum Error {
         /// The Cargo feature that brings it.
         feature: &'static str,
     },
+    /// The engine cannot do what was asked (such as visiting its keys for
+    /// `CacheContext::invalidate_if`); nothing was changed.
+    #[error("the {engine} engine does not support {operation}")]
+    Unsupported {
+        /// The engine asked.
+        engine: crate::EngineKind,
+        /// What it was asked to do.
+        operation: &'static str,
+    },
     /// An engine's backend reported an error.
     #[error("{engine} engine: {message}")]
     Backend {
@@ -186,6 +195,7 @@ impl Error {
             Self::Locked(_) => "locked",
             Self::NoCacheRoot => "no-cache-root",
             Self::EngineUnavailable { .. } => "engine-unavailable",
+            Self::Unsupported { .. } => "unsupported",
             Self::Backend { .. } => "backend",
         }
     }

@@ -14,6 +14,7 @@ pub mod registry;
 pub mod root;
 mod stats;
 mod undecodable;
+mod weigh;
 
 pub use codec::{decode_byte_buf, decode_value, encode_byte_buf, encode_value, encode_value_into};
 pub use config::{
@@ -26,3 +27,4 @@ pub use key::{Digest, DigestAlgorithm, KeyBuf, Namespace, key_bytes, type_finger
 pub use registry::{ManagedCache, cache_names, clear_cache, get_stats};
 pub use stats::{Stats, StatsCounter};
 pub use undecodable::{decode_or_discard, discard_undecodable};
+pub use weigh::{Weigh, weigh_entry};

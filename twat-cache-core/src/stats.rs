@@ -36,8 +36,15 @@ pub struct Stats {
     pub errors: u64,
     /// Entries currently held.
     pub size: u64,
-    /// The configured bound, if any (entries for memory engines, bytes for disk/file).
+    /// The configured bound, if any, in the unit of [`weight`](Self::weight): entries for
+    /// memory engines without a weigher, the weigher's unit (bytes for a size string) for
+    /// weighted ones, bytes for disk/file.
     pub maxsize: Option<u64>,
+    /// The total weight currently held, in the unit of [`maxsize`](Self::maxsize): equal
+    /// to [`size`](Self::size) when every entry weighs one (memory engines without a
+    /// weigher, Redis), the sum of the weigher's answers for weighted memory caches, the
+    /// bytes stored for disk/file.
+    pub weight: u64,
 }
 
 impl Stats {
@@ -73,6 +80,7 @@ impl Add for Stats {
                 (Some(a), Some(b)) => Some(a.saturating_add(b)),
                 _ => None,
             },
+            weight: self.weight.saturating_add(other.weight),
         }
     }
 }
@@ -195,9 +203,17 @@ impl StatsCounter {
         }
     }
 
-    /// A snapshot with the engine's current `size` and bound.
+    /// A snapshot with the engine's current `size` and bound, every entry weighing one
+    /// (`weight == size`; see [`snapshot_weighed`](Self::snapshot_weighed)).
     #[must_use]
     pub fn snapshot(&self, size: u64, maxsize: Option<u64>) -> Stats {
+        self.snapshot_weighed(size, size, maxsize)
+    }
+
+    /// A snapshot with the engine's current `size` (entries), `weight` and bound, the
+    /// last two in one unit (bytes for disk/file).
+    #[must_use]
+    pub fn snapshot_weighed(&self, size: u64, weight: u64, maxsize: Option<u64>) -> Stats {
         Stats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
@@ -206,6 +222,7 @@ impl StatsCounter {
             errors: self.errors.load(Ordering::Relaxed),
             size,
             maxsize,
+            weight,
         }
     }
 }
@@ -234,7 +251,8 @@ mod tests {
                 evictions: 2,
                 errors: 2,
                 size: 5,
-                maxsize: Some(10)
+                maxsize: Some(10),
+                weight: 5,
             }
         );
         counter.reset();

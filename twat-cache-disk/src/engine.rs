@@ -475,8 +475,14 @@ impl Engine {
     /// A snapshot of the statistics: `size` is the number of entries, `maxsize` the byte
     /// budget.
     pub(crate) fn stats(&self) -> Stats {
-        let size = u64::try_from(self.index.lock().len()).unwrap_or(u64::MAX);
-        self.stats.snapshot(size, self.maxsize)
+        let (size, bytes) = {
+            let index = self.index.lock();
+            (
+                u64::try_from(index.len()).unwrap_or(u64::MAX),
+                index.bytes(),
+            )
+        };
+        self.stats.snapshot_weighed(size, bytes, self.maxsize)
     }
 
     /// The bytes the entries take (keys plus stored values): what `maxsize` bounds.

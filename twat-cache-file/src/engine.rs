@@ -439,7 +439,8 @@ impl Engine {
                 }
             },
         };
-        self.counter.snapshot(usage.entries(), self.maxsize)
+        self.counter
+            .snapshot_weighed(usage.entries(), usage.bytes(), self.maxsize)
     }
 
     /// What sweeps, counts and clears of this cache work on.

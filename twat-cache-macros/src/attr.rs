@@ -77,6 +77,7 @@ impl Kind {
             Self::Memory => &[
                 "name",
                 "maxsize",
+                "weigher",
                 "ttl",
                 "policy",
                 "key",
@@ -112,6 +113,7 @@ impl Kind {
                 "engine",
                 "folder",
                 "maxsize",
+                "weigher",
                 "ttl",
                 "policy",
                 "compress",
@@ -127,6 +129,7 @@ impl Kind {
                 "engine",
                 "folder",
                 "maxsize",
+                "weigher",
                 "ttl",
                 "policy",
                 "compress",
@@ -195,6 +198,8 @@ pub(crate) struct Args {
     pub(crate) engine: Option<(Engine, Span)>,
     pub(crate) folder: Option<LitStr>,
     pub(crate) maxsize: Option<Size>,
+    /// `weigher = path::to::fn` (an in-memory cache bounded by total weight).
+    pub(crate) weigher: Option<syn::ExprPath>,
     /// Time-to-live in nanoseconds.
     pub(crate) ttl_nanos: Option<u128>,
     pub(crate) policy: Option<Policy>,
@@ -326,6 +331,13 @@ impl Args {
 
             match key.as_str() {
                 "key" => args.key = Some(value),
+                "weigher" => match value {
+                    Expr::Path(path) => args.weigher = Some(path),
+                    other => errors.add(
+                        other.span(),
+                        "`weigher` expects the path of a function `fn(&V) -> u32` giving a cached value's weight, e.g. `weigher = page_bytes`",
+                    ),
+                },
                 "name" => match classify(&value) {
                     Value::Str(text) if text.value().trim().is_empty() => {
                         errors.add(text.span(), "`name` must not be empty");
@@ -441,14 +453,19 @@ impl Args {
             );
             errors.add(skip_span, "`skip` conflicts with `key`");
         }
-        if kind == Kind::Memory
-            && let Some(size) = args.maxsize
-            && size.from_string
-        {
-            errors.add(
-                size.span,
-                "#[mcache] counts `maxsize` in entries: write an integer such as `maxsize = 1000` (byte sizes are for #[bcache] and #[fcache])",
-            );
+        if let Some(weigher) = &args.weigher {
+            if args.maxsize.is_none() {
+                errors.add(
+                    weigher.span(),
+                    "`weigher` needs a bound: add `maxsize` (the most the entries may weigh together, e.g. `maxsize = 1000` or `maxsize = \"64 MiB\"`)",
+                );
+            }
+            if args.policy == Some(Policy::Unbounded) {
+                errors.add(
+                    weigher.span(),
+                    "`weigher` bounds the cache: it cannot be `policy = \"unbounded\"`",
+                );
+            }
         }
         if matches!(kind, Kind::Universal | Kind::Async) {
             args.check_engine_choice(&mut errors);
@@ -469,14 +486,17 @@ impl Args {
         {
             errors.add(span, "`engine = \"memory\"` cannot use `folder`: drop `folder`, or choose \"disk\" or \"file\"");
         }
-        if !persistent
-            && let Some(size) = self.maxsize
-            && size.from_string
-        {
+        if persistent && let Some(weigher) = &self.weigher {
             errors.add(
-                size.span,
-                "an in-memory cache counts `maxsize` in entries: write an integer, or give a `folder` for a byte budget on disk",
+                weigher.span(),
+                "`weigher` is for in-memory caches: a persistent cache's `maxsize` already counts the bytes it stores",
             );
         }
+    }
+
+    /// Whether an in-memory cache is bounded by weight: a `weigher`, or `maxsize` as a
+    /// size string (bytes, each entry weighing what `Weigh` says).
+    pub(crate) fn weighted(&self) -> bool {
+        self.weigher.is_some() || self.maxsize.is_some_and(|size| size.from_string)
     }
 }

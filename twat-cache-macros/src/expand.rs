@@ -7,7 +7,7 @@
 //! `static`. Generated code names nothing but `::twat_cache::__private` paths.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemFn, LitStr};
 use twat_cache_core::Policy;
 
@@ -151,6 +151,35 @@ fn config_closure(kind: Kind, item: &ItemFn, args: &Args, runtime: Runtime) -> T
     quote!(|| #builder.build())
 }
 
+/// The memo of an in-memory cache bounded by weight: each entry weighs its key (the
+/// typed key's size, or the encoded key's bytes) plus its value — `weigher(&value)`, or
+/// what `Weigh` says (an error spanned on the size string when the value type has no
+/// `Weigh`, explaining what to write).
+fn weighed_memo(
+    args: &Args,
+    memo: &syn::Ident,
+    key_type: &TokenStream,
+    stored: &TokenStream,
+    typed: bool,
+) -> TokenStream {
+    let p = quote!(::twat_cache::__private);
+    let key_weight = if typed {
+        quote!(::core::mem::size_of_val(key))
+    } else {
+        quote!(#p::Weigh::weigh(key))
+    };
+    let value_weight = match (&args.weigher, args.maxsize) {
+        (Some(weigher), _) => quote!(#p::IntoWeight::into_weight(#weigher(value))),
+        (None, Some(size)) => quote_spanned!(size.span=> #p::value_weight(value)),
+        (None, None) => quote!(1_u32),
+    };
+    quote! {
+        #p::#memo::weighed(|key: &#key_type, value: &#stored| {
+            #p::entry_weight(#key_weight, #value_weight)
+        })
+    }
+}
+
 /// Expands one attribute on one function.
 pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<TokenStream> {
     let signature = Signature::analyze(kind, item, args)?;
@@ -225,19 +254,32 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
         Runtime::Memory => signature.typed_key(args),
         _ => None,
     };
-    let (memo_type, key) = match typed_key {
+    let typed = typed_key.is_some();
+    let (memo_type, key, key_type) = match typed_key {
         Some((key_type, key_value)) => (
             quote!(#p::#memo<#key_type, #stored>),
             quote!(#p::typed_key(#key_value)),
+            key_type,
         ),
         None if runtime == Runtime::Memory => (
             quote!(#p::#memo<#p::KeyBuf, #stored>),
             quote!(#p::key(#key)),
+            quote!(#p::KeyBuf),
         ),
-        None => (quote!(#p::#memo<#stored>), quote!(#p::key(#key))),
+        None => (
+            quote!(#p::#memo<#stored>),
+            quote!(#p::key(#key)),
+            quote!(#p::KeyBuf),
+        ),
+    };
+    let in_memory = matches!(runtime, Runtime::Memory | Runtime::Async);
+    let memo_new = if in_memory && args.weighted() {
+        weighed_memo(args, &memo, &key_type, &stored, typed)
+    } else {
+        quote!(#p::#memo::new())
     };
     let body = quote! {
-        static __TWAT_CACHE: #memo_type = #p::#memo::new();
+        static __TWAT_CACHE: #memo_type = #memo_new;
         let __twat_key = #key;
         let __twat_run = #run;
         #invoke

@@ -9,6 +9,7 @@ mod attr;
 mod expand;
 mod fingerprint;
 mod signature;
+mod weigh;
 
 use proc_macro::TokenStream;
 
@@ -69,6 +70,18 @@ pub fn fcache(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn acache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Async, attr, item)
+}
+
+/// Implements `twat_cache::Weigh` (the bytes a value takes, for caches bounded by bytes
+/// such as `#[mcache(maxsize = "64 MiB")]`): the value's size plus what each field owns
+/// on the heap. For structs and enums whose fields implement `Weigh`; type parameters get
+/// a `Weigh` bound.
+#[proc_macro_derive(Weigh)]
+pub fn derive_weigh(item: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(item).and_then(weigh::derive) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
 }
 
 /// Memoizes a function with the engine that fits: async engine for an `async fn`, disk

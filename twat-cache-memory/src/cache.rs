@@ -9,9 +9,10 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::hash::Hash;
+use std::time::Duration;
 
 use twat_cache_core::{CacheConfig, Error, ManagedCache, Policy, Stats, TypedCache};
-use twat_cache_shard::{Join, PolicyStore, Seen, Ticket};
+use twat_cache_shard::{CacheOptions, Join, PolicyStore, Seen, Ticket};
 
 use crate::flight::Flight;
 
@@ -94,9 +95,37 @@ where
     /// The cache is not registered anywhere: the facade registers the caches it builds.
     #[must_use]
     pub fn new(config: &CacheConfig) -> Self {
+        Self::with_options(config, CacheOptions::new())
+    }
+
+    /// A cache configured by `config` with a weigher, an eviction listener and a
+    /// per-entry expiry hook ([`CacheOptions`]). With a weigher, `config`'s `maxsize` is
+    /// the most the entries may weigh together (and [`Stats::weight`] what they weigh).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use twat_cache_core::{CacheConfig, weigh_entry};
+    /// use twat_cache_memory::{CacheOptions, MemoryCache, RemovalCause};
+    ///
+    /// let evicted = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&evicted);
+    /// let options = CacheOptions::new()
+    ///     .weigher(weigh_entry) // bytes, for types implementing `Weigh`
+    ///     .on_evict(move |key: u64, _value: String, cause| log.lock().unwrap().push((key, cause)));
+    /// let config = CacheConfig::builder().maxsize(100).build()?; // 100 bytes
+    /// let pages: MemoryCache<u64, String> = MemoryCache::with_options(&config, options);
+    /// pages.insert(1, "a".repeat(40)); // 8 + 24 + 40 = 72 bytes
+    /// pages.insert(2, "b".repeat(10)); // 42 more: over 100, 1 is evicted
+    /// assert_eq!(pages.get(&1), None);
+    /// assert_eq!(pages.stats().weight, 42);
+    /// assert_eq!(*evicted.lock().unwrap(), [(1, RemovalCause::Size)]);
+    /// # Ok::<(), twat_cache_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_options(config: &CacheConfig, options: CacheOptions<K, V>) -> Self {
         Self {
             name: config.name().unwrap_or("memory").to_owned(),
-            store: PolicyStore::new(config),
+            store: PolicyStore::with_options(config, options),
         }
     }
 
@@ -128,6 +157,71 @@ where
     /// Removes the entry under `key`; `true` if there was a live one.
     pub fn remove(&self, key: &K) -> bool {
         self.store.remove(key)
+    }
+
+    /// Stores `value` under `key` to expire `ttl` from now, whatever the cache's `ttl` or
+    /// `expire_after` hook say. Needs a cache whose entries can expire: one built with a
+    /// `ttl` or with [`CacheOptions::expire_after`] (`|_, _| None` when only this method
+    /// sets lifetimes). In any other the value is not stored (the key's earlier value is
+    /// removed) and counts as evicted ([`RemovalCause::Expired`](crate::RemovalCause::Expired)): that is what keeps
+    /// expiry off the hit path of caches that do not use it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use twat_cache_core::CacheConfig;
+    /// use twat_cache_memory::{CacheOptions, MemoryCache};
+    ///
+    /// let options = CacheOptions::new().expire_after(|_, _| None);
+    /// let tokens: MemoryCache<&str, u64> = MemoryCache::with_options(&CacheConfig::default(), options);
+    /// tokens.insert_with_ttl("short", 1, Duration::from_millis(10));
+    /// tokens.insert("forever", 2);
+    /// std::thread::sleep(Duration::from_millis(30));
+    /// assert_eq!(tokens.get(&"short"), None);
+    /// assert_eq!(tokens.get(&"forever"), Some(2));
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        self.store.insert_with_ttl(key, value, ttl);
+    }
+
+    /// Keeps only the entries for which `keep(&key, &value)` is `true`; the others are
+    /// removed (the listener hears [`RemovalCause::Removed`](crate::RemovalCause::Removed)). Runs shard by shard under
+    /// each shard's write lock: `keep` must not use this cache.
+    ///
+    /// ```
+    /// use twat_cache_core::CacheConfig;
+    /// use twat_cache_memory::MemoryCache;
+    ///
+    /// let cache: MemoryCache<String, u32> = MemoryCache::new(&CacheConfig::default());
+    /// for (user, score) in [("ann", 3), ("bob", 9), ("cyd", 5)] {
+    ///     cache.insert(user.to_owned(), score);
+    /// }
+    /// cache.retain(|_, score| *score >= 5);
+    /// assert_eq!(cache.get(&"ann".to_owned()), None);
+    /// // or, said the other way round, with a count
+    /// assert_eq!(cache.invalidate_if(|user, _| user.starts_with('b')), 1);
+    /// let mut left: Vec<_> = cache.iter().collect();
+    /// left.sort();
+    /// assert_eq!(left, [("cyd".to_owned(), 5)]);
+    /// ```
+    pub fn retain(&self, keep: impl FnMut(&K, &V) -> bool) {
+        self.store.retain(keep);
+    }
+
+    /// Removes the entries for which `remove(&key, &value)` is `true` (moka's
+    /// `invalidate_entries_if`, done at once); returns how many it removed. As
+    /// [`retain`](Self::retain), `remove` must not use this cache.
+    pub fn invalidate_if(&self, remove: impl FnMut(&K, &V) -> bool) -> usize {
+        self.store.invalidate_if(remove)
+    }
+
+    /// The live entries, as clones taken when this is called. Consistent shard by shard
+    /// (each shard is read at one moment under its read lock; caches of at most
+    /// [`EXACT_ORDER_MAX`](crate::EXACT_ORDER_MAX) entries are one shard, so one moment):
+    /// in a larger cache an entry stored or removed in another shard meanwhile may or may
+    /// not appear. Counts no hits and changes no eviction order; in no particular order.
+    #[must_use]
+    pub fn iter(&self) -> std::vec::IntoIter<(K, V)> {
+        self.store.snapshot().into_iter()
     }
 
     /// Removes every entry and resets every counter to zero. Computations running at that
@@ -232,9 +326,10 @@ where
                     abandon.armed = false;
                     drop(abandon);
                     // Waiters share a clone; a flight exists only if someone waited.
-                    if let Some(flight) = self.store.complete(hash, key, ticket, value.clone()) {
-                        flight.finish(Some(value.clone()));
-                    }
+                    self.store
+                        .complete_with(hash, key, ticket, value.clone(), |flight| {
+                            flight.finish(Some(value.clone()));
+                        });
                     return Ok(value);
                 }
             }

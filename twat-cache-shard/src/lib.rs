@@ -6,6 +6,7 @@ mod flights;
 #[cfg(feature = "model")]
 #[cfg_attr(docsrs, doc(cfg(feature = "model")))]
 pub mod model;
+mod options;
 mod order;
 mod policy_store;
 mod sharded;
@@ -16,5 +17,6 @@ mod table;
 mod tinylfu;
 
 pub use flights::{Join, Ticket};
+pub use options::{CacheOptions, RemovalCause};
 pub use policy_store::PolicyStore;
 pub use sharded::{EXACT_ORDER_MAX, Seen};

@@ -36,6 +36,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+mod weighted;
+
+pub use weighted::{Recorder, WeightedSubject, replay_weighted, weight_of, weighted_options};
+
 use proptest::prelude::{Strategy, any, prop_oneof};
 use proptest::test_runner::TestCaseError;
 /// The policies the proptests name (re-exported for [`model_proptests!`](crate::model_proptests)).
@@ -577,6 +581,7 @@ pub fn replay_admission<S: Subject>(
             return fail(step, "the subject stopped keeping statistics".into());
         };
         expected.size = held.len() as u64;
+        expected.weight = expected.size;
         same(step, "statistics", &stats, &expected)?;
         same(step, "entries held", &subject.len(), &held.len())?;
         if held.len() > maxsize {

@@ -10,17 +10,20 @@ use std::time::Duration;
 use twat_cache_core::{CacheConfig, Policy, Stats};
 
 use crate::flights::{Join, Ticket};
+use crate::options::CacheOptions;
 use crate::sharded::{Seen, Sharded};
-use crate::store::{ExpiresAt, Full, Kind, NoExpiry, Plain, Tiny};
+use crate::store::{ExpiresAt, Full, Kind, NoExpiry, Plain, Shape, Tiny};
 
 enum Backend<K, V, W> {
-    /// LRU, FIFO, RR, unbounded without TTL: entries are key, value and stamp only.
+    /// LRU, FIFO, RR, unbounded without TTL, expiry or weigher: entries are key, value
+    /// and stamp only.
     Plain(Sharded<K, V, Plain, W>),
-    /// LFU, or LRU/FIFO/RR/unbounded with a TTL: entries also carry frequency and expiry.
+    /// LFU, or LRU/FIFO/RR/unbounded with a TTL, per-entry expiry or a weigher: entries
+    /// also carry frequency, expiry and weight.
     Full(Sharded<K, V, Full, W>),
-    /// W-TinyLFU without a TTL: entries carry their segment, queue stamp, pending uses.
+    /// W-TinyLFU without them: entries carry their segment, queue stamp, pending uses.
     Tiny(Sharded<K, V, Tiny<NoExpiry>, W>),
-    /// W-TinyLFU with a TTL: the same and an expiry.
+    /// W-TinyLFU with a TTL, per-entry expiry or a weigher: the same, an expiry, a weight.
     TinyTtl(Sharded<K, V, Tiny<ExpiresAt>, W>),
 }
 
@@ -59,6 +62,8 @@ pub struct PolicyStore<K, V, W> {
     policy: Policy,
     maxsize: Option<u64>,
     ttl: Option<Duration>,
+    weighted: bool,
+    expiring: bool,
     hasher: foldhash::fast::RandomState,
     backend: Backend<K, V, W>,
 }
@@ -69,6 +74,8 @@ impl<K, V, W> fmt::Debug for PolicyStore<K, V, W> {
             .field("policy", &self.policy)
             .field("maxsize", &self.maxsize)
             .field("ttl", &self.ttl)
+            .field("weighted", &self.weighted)
+            .field("expiring", &self.expiring)
             .field("shards", &self.shard_count())
             .finish_non_exhaustive()
     }
@@ -81,10 +88,24 @@ impl<K, V, W> PolicyStore<K, V, W> {
         self.policy
     }
 
-    /// The bound in entries (`None`: unbounded, also for [`Policy::Unbounded`]).
+    /// The bound: entries, or total weight for a weighted store (`None`: unbounded, also
+    /// for [`Policy::Unbounded`]).
     #[must_use]
     pub const fn maxsize(&self) -> Option<u64> {
         self.maxsize
+    }
+
+    /// Whether a weigher bounds the store by total weight.
+    #[must_use]
+    pub const fn is_weighted(&self) -> bool {
+        self.weighted
+    }
+
+    /// Whether entries can expire on their own (a `ttl`, or an `expire_after` hook):
+    /// what [`insert_with_ttl`](Self::insert_with_ttl) needs.
+    #[must_use]
+    pub const fn is_expiring(&self) -> bool {
+        self.expiring
     }
 
     /// How long an entry lives after it was stored, if entries expire.
@@ -112,6 +133,15 @@ where
     /// folder, compress, …) are the front-end's business and are ignored here.
     #[must_use]
     pub fn new(config: &CacheConfig) -> Self {
+        Self::with_options(config, CacheOptions::new())
+    }
+
+    /// A store configured by `config` with a weigher (then `maxsize` bounds the total
+    /// weight), an eviction listener and a per-entry expiry hook (see [`CacheOptions`]).
+    /// Entries carry a weight and an expiry only when the options ask for them, so a store
+    /// without them pays nothing for their existence.
+    #[must_use]
+    pub fn with_options(config: &CacheConfig, options: CacheOptions<K, V>) -> Self {
         let policy = config.policy();
         let ttl = config.ttl();
         let hasher = foldhash::fast::RandomState::default();
@@ -135,19 +165,32 @@ where
             kind
         };
         let capacity = maxsize.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
-        let backend = if kind == Kind::TinyLfu && ttl.is_some() {
-            Backend::TinyTtl(Sharded::new(kind, capacity, ttl, &hasher))
+        let weighted = options.weigher.is_some();
+        let expiring = ttl.is_some() || options.expire_after.is_some();
+        let shape = Shape {
+            kind,
+            capacity,
+            ttl,
+            weighted,
+            expiring,
+            notify: options.listener.is_some(),
+        };
+        let extras = expiring || weighted;
+        let backend = if kind == Kind::TinyLfu && extras {
+            Backend::TinyTtl(Sharded::new(shape, options, &hasher))
         } else if kind == Kind::TinyLfu {
-            Backend::Tiny(Sharded::new(kind, capacity, ttl, &hasher))
-        } else if kind == Kind::Lfu || ttl.is_some() {
-            Backend::Full(Sharded::new(kind, capacity, ttl, &hasher))
+            Backend::Tiny(Sharded::new(shape, options, &hasher))
+        } else if kind == Kind::Lfu || extras {
+            Backend::Full(Sharded::new(shape, options, &hasher))
         } else {
-            Backend::Plain(Sharded::new(kind, capacity, ttl, &hasher))
+            Backend::Plain(Sharded::new(shape, options, &hasher))
         };
         Self {
             policy,
             maxsize,
             ttl,
+            weighted,
+            expiring,
             hasher,
             backend,
         }
@@ -194,9 +237,28 @@ where
     /// Stores the leader's value (an insert, evicting per the policy) and ends its
     /// computation. Returns the handle of the callers waiting for it, if any: the leader
     /// hands them the value through it.
+    ///
+    /// With an eviction listener, the listener runs before this returns, so before the
+    /// waiters are woken: [`complete_with`](Self::complete_with) wakes them first.
     pub fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
+        let mut waiting = None;
+        self.complete_with(hash, key, ticket, value, |handle| waiting = Some(handle));
+        waiting
+    }
+
+    /// As [`complete`](Self::complete), handing the waiters' handle (if anyone waits) to
+    /// `wake` as soon as the flight has ended — before the eviction listener hears of the
+    /// entries this store evicted, so waiters never wait for the listener.
+    pub fn complete_with(
+        &self,
+        hash: u64,
+        key: K,
+        ticket: Ticket,
+        value: V,
+        wake: impl FnOnce(Arc<W>),
+    ) {
         dispatch!(&self.backend,
-            sharded => sharded.complete(hash, key, ticket, value))
+            sharded => sharded.complete_with(hash, (key, value), ticket, wake));
     }
 
     /// Ends the leader's computation without a value (it panicked, failed or was
@@ -211,7 +273,41 @@ where
     /// A new key in a full store first evicts per the policy (counted as evictions).
     pub fn insert(&self, key: K, value: V) {
         dispatch!(&self.backend,
-            sharded => sharded.insert(self.hasher.hash_one(&key), key, value));
+            sharded => sharded.insert(self.hasher.hash_one(&key), key, value, None));
+    }
+
+    /// Stores `value` under `key` to expire `ttl` from now, whatever the cache's `ttl` or
+    /// `expire_after` hook say. Needs a store whose entries can expire
+    /// ([`is_expiring`](Self::is_expiring): built with a `ttl` or an `expire_after`
+    /// hook); in any other the value is not stored (the key's earlier value is removed)
+    /// and counts as evicted ([`RemovalCause::Expired`](crate::RemovalCause::Expired)), since nothing could expire it.
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        dispatch!(&self.backend,
+            sharded => sharded.insert(self.hasher.hash_one(&key), key, value, Some(ttl)));
+    }
+
+    /// Keeps only the entries for which `keep(&key, &value)` is `true`; the others leave
+    /// ([`RemovalCause::Removed`](crate::RemovalCause::Removed); expired entries met on the way leave as
+    /// [`RemovalCause::Expired`](crate::RemovalCause::Expired)). Shard by shard, each under its write lock while `keep`
+    /// runs over it: `keep` must not use this store.
+    pub fn retain(&self, keep: impl FnMut(&K, &V) -> bool) {
+        dispatch!(&self.backend, sharded => sharded.retain(keep));
+    }
+
+    /// Removes the entries for which `remove(&key, &value)` is `true` (as
+    /// [`retain`](Self::retain) with the opposite answer); returns how many it removed.
+    pub fn invalidate_if(&self, mut remove: impl FnMut(&K, &V) -> bool) -> usize {
+        dispatch!(&self.backend,
+            sharded => sharded.retain(|key, value| !remove(key, value)))
+    }
+
+    /// A snapshot of the live entries (clones), shard by shard: each shard is read at
+    /// one moment under its read lock, different shards at slightly different moments,
+    /// so an entry stored or removed elsewhere meanwhile may or may not appear. Counts no
+    /// hit and changes no eviction order. In no particular order.
+    #[must_use]
+    pub fn snapshot(&self) -> Vec<(K, V)> {
+        dispatch!(&self.backend, sharded => sharded.snapshot())
     }
 
     /// Removes the entry under `key`; `true` if there was a live one.
@@ -260,8 +356,9 @@ where
     }
 
     /// A snapshot of the counters: exact hits, misses, inserts and evictions (expired
-    /// entries removed, and W-TinyLFU's refused newcomers, count as evictions), `size` as
-    /// [`len`](Self::len), `maxsize` in entries and `errors` 0 (memory cannot fail).
+    /// entries removed, W-TinyLFU's refused newcomers and entries too heavy to store count
+    /// as evictions), `size` as [`len`](Self::len), `weight` and `maxsize` in one unit
+    /// (entries, or the weigher's) and `errors` 0 (memory cannot fail).
     #[must_use]
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
@@ -341,6 +438,7 @@ mod tests {
                     expected.evictions = stats.evictions;
                 }
                 expected.size = held.len() as u64;
+                expected.weight = expected.size;
                 assert_eq!(store.stats(), expected, "maxsize {maxsize}, step {step}");
                 assert!(store.len() as u64 <= maxsize);
             }

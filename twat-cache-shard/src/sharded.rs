@@ -17,7 +17,8 @@ use twat_cache_core::Stats;
 
 use crate::counter::Counters;
 use crate::flights::{Flights, Join, Ticket};
-use crate::store::{Found, Kind, Meta, SharedLen, Store};
+use crate::options::{CacheOptions, ExpireAfter, Listener, Weigher};
+use crate::store::{Found, Kind, Meta, Removed, Shape, SharedLen, Store};
 use crate::striped::{StripedReadGuard, StripedRwLock, StripedWriteGuard};
 
 /// Caches with at most this many entries live in one shard, so their eviction order is
@@ -62,19 +63,39 @@ impl<K, V, M, W> Shard<K, V, M, W> {
 
     /// Stores a value, counting it in `stores` while the write lock is held. W-TinyLFU's
     /// hill climber reads the hit and miss totals about once a shard turnover: from
-    /// `counters` when the cache is sharded, else from the store.
-    fn store_value(&self, hash: u64, key: K, value: V, counters: Option<&Counters>)
+    /// `counters` when the cache is sharded, else from the store. Returns the entries
+    /// that left meanwhile (for the listener, once the lock is released).
+    fn store_value(
+        &self,
+        hash: u64,
+        (key, value): (K, V),
+        (weight, ttl): (u32, Option<Duration>),
+        counters: Option<&Counters>,
+    ) -> Vec<Removed<K, V>>
     where
         K: Hash + Eq,
         V: Clone,
         M: Meta,
     {
         let mut store = self.write();
-        store.insert(hash, key, value);
+        store.insert(hash, key, value, weight, ttl);
         self.stores.fetch_add(1, Ordering::Relaxed);
         if store.climb_due() {
             store.climb(counters.map(|counters| (counters.hits(), counters.misses())));
         }
+        store.take_removed()
+    }
+
+    /// Runs `change` under the write lock and returns the entries that left meanwhile.
+    fn change<R>(&self, change: impl FnOnce(&mut Store<K, V, M>) -> R) -> (R, Vec<Removed<K, V>>)
+    where
+        K: Hash + Eq,
+        V: Clone,
+        M: Meta,
+    {
+        let mut store = self.write();
+        let result = change(&mut store);
+        (result, store.take_removed())
     }
 }
 
@@ -86,6 +107,9 @@ pub(crate) struct Sharded<K, V, M, W> {
     /// nothing shared (exact: summed by `stats`). An exact (one-shard) cache counts in its
     /// store instead.
     counters: Option<Counters>,
+    weigher: Option<Weigher<K, V>>,
+    expire_after: Option<ExpireAfter<K, V>>,
+    listener: Option<Listener<K, V>>,
 }
 
 impl<K, V, M, W> Sharded<K, V, M, W> {
@@ -103,20 +127,25 @@ where
     W: Default,
 {
     pub(crate) fn new(
-        kind: Kind,
-        capacity: Option<usize>,
-        ttl: Option<Duration>,
+        shape: Shape,
+        options: CacheOptions<K, V>,
         hasher: &foldhash::fast::RandomState,
     ) -> Self {
-        let count = shard_count(kind, capacity);
+        // A weighted cache is one shard: shards evict only their own entries, so heavy
+        // entries spread over many shards could pass the bound by one entry a shard; one
+        // shard keeps the bound (and the order) exact. Its hits still take only their
+        // thread's stripe of the read lock.
+        let count = if shape.weighted && shape.capacity.is_some() {
+            1
+        } else {
+            shard_count(shape.kind, shape.capacity)
+        };
         let shared_len = (count > 1).then(|| Arc::new(SharedLen::default()));
         let shards = (0..count)
             .map(|index| Shard {
                 store: StripedRwLock::new(Store::new(
-                    kind,
-                    capacity,
+                    shape,
                     shared_len.clone(),
-                    ttl,
                     hasher.hash_one(index),
                     count,
                 )),
@@ -128,7 +157,34 @@ where
             shards,
             mask: count - 1,
             counters: (count > 1).then(Counters::new),
+            weigher: options.weigher,
+            expire_after: options.expire_after,
+            listener: options.listener,
         }
+    }
+
+    /// Hands the entries that left to the listener (no lock is held here).
+    fn notify(&self, removed: Vec<Removed<K, V>>) {
+        if let Some(listener) = &self.listener {
+            for (key, value, cause) in removed {
+                listener(key, value, cause);
+            }
+        }
+    }
+
+    /// An entry's weight and own time to live, asked of the weigher and the expiry hook
+    /// before any lock is taken. `ttl` is the caller's (`insert_with_ttl`), which wins.
+    fn describe(&self, key: &K, value: &V, ttl: Option<Duration>) -> (u32, Option<Duration>) {
+        let weight = self
+            .weigher
+            .as_ref()
+            .map_or(1, |weigher| weigher(key, value));
+        let ttl = ttl.or_else(|| {
+            self.expire_after
+                .as_ref()
+                .and_then(|expire_after| expire_after(key, value))
+        });
+        (weight, ttl)
     }
 
     #[inline]
@@ -166,9 +222,19 @@ where
             Found::Expired => {
                 let seen = shard.stores.load(Ordering::Relaxed);
                 self.count_miss(store);
-                shard.write().remove_if_expired(hash, key);
+                self.drop_expired(hash, key);
                 Err(Seen(seen))
             }
+        }
+    }
+
+    /// Removes an entry a lookup found expired (a miss, out of the hit path's line).
+    #[cold]
+    #[inline(never)]
+    fn drop_expired(&self, hash: u64, key: &K) {
+        if let Some(shard) = self.shard(hash) {
+            let ((), removed) = shard.change(|store| store.remove_if_expired(hash, key));
+            self.notify(removed);
         }
     }
 
@@ -185,22 +251,51 @@ where
         }
     }
 
-    pub(crate) fn insert(&self, hash: u64, key: K, value: V) {
+    /// Stores `value` under `key`, with its own time to live if `ttl` is given.
+    pub(crate) fn insert(&self, hash: u64, key: K, value: V, ttl: Option<Duration>) {
         if let Some(shard) = self.shard(hash) {
-            shard.store_value(hash, key, value, self.counters.as_ref());
+            let described = self.describe(&key, &value, ttl);
+            let removed = shard.store_value(hash, (key, value), described, self.counters.as_ref());
+            self.notify(removed);
         }
     }
 
     pub(crate) fn remove(&self, hash: u64, key: &K) -> bool {
-        self.shard(hash)
-            .is_some_and(|shard| shard.write().remove(hash, key))
+        let Some(shard) = self.shard(hash) else {
+            return false;
+        };
+        let (live, removed) = shard.change(|store| store.remove(hash, key));
+        self.notify(removed);
+        live
     }
 
     /// Drops every entry; the counters go on.
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
-            shard.write().clear();
+            let ((), removed) = shard.change(Store::clear);
+            self.notify(removed);
         }
+    }
+
+    /// Keeps the entries `keep` approves of, shard by shard (each under its write lock);
+    /// returns how many live entries it removed.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
+        let mut removed_live = 0;
+        for shard in &self.shards {
+            let (count, removed) = shard.change(|store| store.retain(&mut keep));
+            removed_live += count;
+            self.notify(removed);
+        }
+        removed_live
+    }
+
+    /// A clone of every live entry, shard by shard (each under its read lock).
+    pub(crate) fn snapshot(&self) -> Vec<(K, V)> {
+        let mut entries = Vec::new();
+        for shard in &self.shards {
+            shard.read().snapshot_into(&mut entries);
+        }
+        entries
     }
 
     /// Starts every counter from zero.
@@ -244,6 +339,7 @@ where
             stats.inserts += counts.inserts;
             stats.evictions += counts.evictions;
             stats.size += store.len() as u64;
+            stats.weight += store.weight();
         }
     }
 
@@ -266,10 +362,26 @@ where
         flights.join_or_lead(hash, key)
     }
 
-    pub(crate) fn complete(&self, hash: u64, key: K, ticket: Ticket, value: V) -> Option<Arc<W>> {
-        let shard = self.shard(hash)?;
-        shard.store_value(hash, key, value, self.counters.as_ref());
-        shard.flights.lock().finish(ticket)
+    /// Stores the leader's value, ends its flight, hands the waiters' handle (if any) to
+    /// `wake`, and only then the removed entries to the listener: waiters never wait for
+    /// the listener.
+    pub(crate) fn complete_with(
+        &self,
+        hash: u64,
+        (key, value): (K, V),
+        ticket: Ticket,
+        wake: impl FnOnce(Arc<W>),
+    ) {
+        let Some(shard) = self.shard(hash) else {
+            return;
+        };
+        let described = self.describe(&key, &value, None);
+        let removed = shard.store_value(hash, (key, value), described, self.counters.as_ref());
+        let waiting = shard.flights.lock().finish(ticket);
+        if let Some(waiting) = waiting {
+            wake(waiting);
+        }
+        self.notify(removed);
     }
 
     pub(crate) fn abandon(&self, hash: u64, ticket: Ticket) -> Option<Arc<W>> {

@@ -53,6 +53,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::options::RemovalCause;
 use crate::order::Order;
 use crate::table::{Slot, Table};
 use crate::tinylfu::{PENDING_MAX, QUEUED_MASK, Segment, Segmented, TinyLfu};
@@ -78,10 +79,38 @@ impl Kind {
 /// "Never expires".
 const NEVER: u64 = u64::MAX;
 
+/// The most entries W-TinyLFU sizes its segments and sketch for in a weighted cache (one
+/// shard), whose bound is a weight (bytes, often millions) rather than an entry count:
+/// 16 384 entries take a 128 KiB sketch. Its window and protected segments then count
+/// entries of this estimate, not weight — a weighted W-TinyLFU is bounded by weight
+/// exactly, its admission approximates.
+const WEIGHTED_TINY_ENTRIES: usize = 1 << 14;
+
+/// How a store is set up (the same for every shard of a cache).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) kind: Kind,
+    /// The bound: entries, or total weight when `weighted` (`None`: unbounded).
+    pub(crate) capacity: Option<usize>,
+    pub(crate) ttl: Option<Duration>,
+    /// Entries carry a weight and `capacity` bounds their sum.
+    pub(crate) weighted: bool,
+    /// Entries may carry an expiry: the cache has a TTL or per-entry expiry.
+    pub(crate) expiring: bool,
+    /// Entries that leave are collected for the eviction listener.
+    pub(crate) notify: bool,
+}
+
+/// An entry that left the store, for the eviction listener.
+pub(crate) type Removed<K, V> = (K, V, RemovalCause);
+
 /// What an entry carries besides key, value and stamp: nothing ([`Plain`]) or a
 /// frequency and an expiry ([`Full`]), so that the common case stays small.
 pub(crate) trait Meta: Segmented + Send + Sync {
-    fn new(expires_at: u64) -> Self;
+    fn new(expires_at: u64, weight: u32) -> Self;
+    /// The entry's weight (1 for entries that carry none: unweighted caches).
+    fn weight(&self) -> u32;
+    fn set_weight(&mut self, weight: u32);
     /// Uses while resident, counting the insert.
     fn frequency(&self) -> u64;
     /// One more use (hit path, under the read lock).
@@ -99,9 +128,15 @@ pub(crate) struct Plain;
 
 impl Meta for Plain {
     #[inline]
-    fn new(_: u64) -> Self {
+    fn new(_: u64, _: u32) -> Self {
         Self
     }
+    #[inline]
+    fn weight(&self) -> u32 {
+        1
+    }
+    #[inline]
+    fn set_weight(&mut self, _: u32) {}
     #[inline]
     fn frequency(&self) -> u64 {
         1
@@ -120,20 +155,30 @@ impl Meta for Plain {
 
 impl Segmented for Plain {}
 
-/// A frequency (LFU) and an expiry (TTL).
+/// A frequency (LFU), an expiry (TTL, per-entry expiry) and a weight (weigher).
 #[derive(Debug)]
 pub(crate) struct Full {
     frequency: AtomicU64,
     expires_at: u64,
+    weight: u32,
 }
 
 impl Meta for Full {
     #[inline]
-    fn new(expires_at: u64) -> Self {
+    fn new(expires_at: u64, weight: u32) -> Self {
         Self {
             frequency: AtomicU64::new(1),
             expires_at,
+            weight,
         }
+    }
+    #[inline]
+    fn weight(&self) -> u32 {
+        self.weight
+    }
+    #[inline]
+    fn set_weight(&mut self, weight: u32) {
+        self.weight = weight;
     }
     #[inline]
     fn frequency(&self) -> u64 {
@@ -159,12 +204,14 @@ impl Meta for Full {
 
 impl Segmented for Full {}
 
-/// An expiry a W-TinyLFU entry carries only when the cache has a TTL: none
-/// ([`NoExpiry`], zero-sized) or a time ([`ExpiresAt`]).
+/// An expiry and a weight a W-TinyLFU entry carries only when the cache has a TTL,
+/// per-entry expiry or a weigher: none ([`NoExpiry`], zero-sized) or both ([`ExpiresAt`]).
 pub(crate) trait Expiry: Send + Sync {
-    fn new(expires_at: u64) -> Self;
+    fn new(expires_at: u64, weight: u32) -> Self;
     fn get(&self) -> u64;
     fn set(&mut self, expires_at: u64);
+    fn weight(&self) -> u32;
+    fn set_weight(&mut self, weight: u32);
 }
 
 /// No TTL: the entry never expires.
@@ -173,9 +220,15 @@ pub(crate) struct NoExpiry;
 
 impl Expiry for NoExpiry {
     #[inline]
-    fn new(_: u64) -> Self {
+    fn new(_: u64, _: u32) -> Self {
         Self
     }
+    #[inline]
+    fn weight(&self) -> u32 {
+        1
+    }
+    #[inline]
+    fn set_weight(&mut self, _: u32) {}
     #[inline]
     fn get(&self) -> u64 {
         NEVER
@@ -184,22 +237,33 @@ impl Expiry for NoExpiry {
     fn set(&mut self, _: u64) {}
 }
 
-/// A TTL: nanoseconds since the shard's epoch, or [`NEVER`].
+/// An expiry (nanoseconds since the shard's epoch, or [`NEVER`]) and a weight.
 #[derive(Debug)]
-pub(crate) struct ExpiresAt(u64);
+pub(crate) struct ExpiresAt {
+    at: u64,
+    weight: u32,
+}
 
 impl Expiry for ExpiresAt {
     #[inline]
-    fn new(expires_at: u64) -> Self {
-        Self(expires_at)
+    fn new(at: u64, weight: u32) -> Self {
+        Self { at, weight }
     }
     #[inline]
     fn get(&self) -> u64 {
-        self.0
+        self.at
     }
     #[inline]
     fn set(&mut self, expires_at: u64) {
-        self.0 = expires_at;
+        self.at = expires_at;
+    }
+    #[inline]
+    fn weight(&self) -> u32 {
+        self.weight
+    }
+    #[inline]
+    fn set_weight(&mut self, weight: u32) {
+        self.weight = weight;
     }
 }
 
@@ -232,11 +296,19 @@ impl<X> Tiny<X> {
 
 impl<X: Expiry> Meta for Tiny<X> {
     #[inline]
-    fn new(expires_at: u64) -> Self {
+    fn new(expires_at: u64, weight: u32) -> Self {
         Self {
             word: AtomicU64::new(0),
-            expiry: X::new(expires_at),
+            expiry: X::new(expires_at, weight),
         }
+    }
+    #[inline]
+    fn weight(&self) -> u32 {
+        self.expiry.weight()
+    }
+    #[inline]
+    fn set_weight(&mut self, weight: u32) {
+        self.expiry.set_weight(weight);
     }
     #[inline]
     fn frequency(&self) -> u64 {
@@ -336,10 +408,21 @@ pub(crate) struct Store<K, V, M> {
     /// (exact order). Otherwise hits copy the clock, which only writers advance, and are
     /// counted by the caller in per-thread counters (see `Store::get`).
     exact: bool,
-    /// `None` when unbounded.
+    /// `None` when unbounded; total weight when `weighted`.
     capacity: Option<usize>,
-    /// Set when the cache is sharded: the entry count of every shard together, which
-    /// `capacity` then bounds (each shard evicts its own victim when the total is full).
+    weighted: bool,
+    /// This shard's total weight (kept only when `weighted`).
+    weight: u64,
+    /// Entries may carry an expiry (a TTL, or per-entry expiry): `now` is read on writes.
+    expiring: bool,
+    /// Collect entries that leave into `removed` (the cache has a listener).
+    notify: bool,
+    /// Entries that left under the current write lock, handed to the listener after it
+    /// is released (always empty without a listener: it never allocates then).
+    removed: Vec<Removed<K, V>>,
+    /// Set when the cache is sharded: the entry count (or weight) of every shard
+    /// together, which `capacity` then bounds (each shard evicts its own victim when the
+    /// total is full).
     shared_len: Option<Arc<SharedLen>>,
     /// This shard's part of `shared_len`: its entry count when last published. An insert
     /// that evicts one entry and adds one publishes nothing (see `Store::publish_len`).
@@ -376,24 +459,37 @@ where
     M: Meta,
 {
     pub(crate) fn new(
-        kind: Kind,
-        capacity: Option<usize>,
+        shape: Shape,
         shared_len: Option<Arc<SharedLen>>,
-        ttl: Option<Duration>,
         seed: u64,
         shards: usize,
     ) -> Self {
+        let Shape {
+            kind,
+            capacity,
+            ttl,
+            weighted,
+            expiring,
+            notify,
+        } = shape;
         let capacity = if kind == Kind::Unbounded {
             None
         } else {
             capacity
         };
         let tiny = match (kind, capacity) {
-            (Kind::TinyLfu, Some(total)) => Some(Box::new(TinyLfu::new(
-                total.div_ceil(shards.max(1)),
-                total,
-                seed,
-            ))),
+            (Kind::TinyLfu, Some(total)) => {
+                let entries = if weighted {
+                    total.min(WEIGHTED_TINY_ENTRIES)
+                } else {
+                    total
+                };
+                Some(Box::new(TinyLfu::new(
+                    entries.div_ceil(shards.max(1)),
+                    entries,
+                    seed,
+                )))
+            }
             _ => None,
         };
         Self {
@@ -403,6 +499,11 @@ where
             kind,
             exact: shared_len.is_none(),
             capacity,
+            weighted,
+            weight: 0,
+            expiring: expiring || ttl.is_some(),
+            notify,
+            removed: Vec::new(),
             shared_len: capacity.and(shared_len),
             published_len: 0,
             ttl_nanos: ttl.map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1)),
@@ -512,17 +613,42 @@ where
     /// Stores `value` under `key` (counts the insert). An existing key is updated and
     /// counts as an access (LRU, LFU) or a fresh insertion (FIFO), as in cachetools; a new
     /// key first drops expired entries and, when the cache is full, evicts per policy.
-    pub(crate) fn insert(&mut self, hash: u64, key: K, value: V) {
+    ///
+    /// `weight` is the entry's (ignored unless the store is weighted); `ttl` its own time
+    /// to live, `None` for the cache's. An entry heavier than the whole bound, or with its
+    /// own `ttl` in a store whose entries cannot expire, is not stored: the key's earlier
+    /// value is removed and the entry counts as evicted.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u32,
+        ttl: Option<Duration>,
+    ) {
+        let too_heavy = self.weighted
+            && self
+                .capacity
+                .is_some_and(|capacity| u64::from(weight) > capacity as u64);
+        if too_heavy || (ttl.is_some() && !self.expiring) {
+            self.refuse(hash, key, value, too_heavy);
+            return;
+        }
         self.inserts += 1;
         let stamp = self.next_write_stamp();
-        let now = self.ttl_nanos.map(|_| self.now());
-        let expires_at = match (now, self.ttl_nanos) {
+        let now = self.expiring.then(|| self.now());
+        let ttl_nanos = ttl
+            .map(|ttl| u64::try_from(ttl.as_nanos()).unwrap_or(NEVER - 1))
+            .or(self.ttl_nanos);
+        let expires_at = match (now, ttl_nanos) {
             (Some(now), Some(ttl)) => now.saturating_add(ttl).min(NEVER - 1),
             _ => NEVER,
         };
         let kind = self.kind;
         if let Some(slot) = self.table.find_mut(hash, |slot| slot.key == key) {
-            slot.value = value;
+            let old = std::mem::replace(&mut slot.value, value);
+            let old_weight = slot.meta.weight();
+            slot.meta.set_weight(weight);
             slot.meta.set_expires_at(expires_at);
             *slot.stamp.get_mut() = stamp;
             if kind == Kind::Lfu {
@@ -535,6 +661,18 @@ where
                 self.expiry.push(Reverse((expires_at, hash)));
                 self.compact_expiry();
             }
+            if self.notify {
+                self.removed.push((key, old, RemovalCause::Replaced));
+            }
+            if self.weighted {
+                self.weight = self
+                    .weight
+                    .saturating_sub(u64::from(old_weight))
+                    .saturating_add(u64::from(weight));
+                // a heavier value may push the total over the bound
+                self.make_room(0);
+                self.publish_len();
+            }
             return;
         }
         if let Some(now) = now {
@@ -543,15 +681,12 @@ where
         if let Some(tiny) = self.tiny.as_deref_mut() {
             tiny.record_new_key(hash, &self.table);
         }
-        if let Some(capacity) = self.capacity {
-            while self.total_len() >= capacity.max(1) {
-                if !self.evict_one() {
-                    break;
-                }
-                self.evictions += 1;
-            }
-        }
-        let mut meta = M::new(expires_at);
+        self.make_room(if self.weighted {
+            usize::try_from(weight).unwrap_or(usize::MAX)
+        } else {
+            1
+        });
+        let mut meta = M::new(expires_at, weight);
         meta.set_queued(stamp);
         let slot = Slot {
             key,
@@ -566,6 +701,9 @@ where
             self.publish_len();
             return;
         }
+        if self.weighted {
+            self.weight += u64::from(weight);
+        }
         if kind.ordered() {
             self.order.push(primary, stamp, hash);
         }
@@ -578,10 +716,84 @@ where
         self.publish_len();
     }
 
-    /// The entry count `capacity` bounds: this shard's, or every shard's when sharded.
-    fn total_len(&self) -> usize {
+    /// Does not store an entry that cannot be kept (`too_heavy` for the bound, else with a
+    /// time to live the store's entries cannot carry): the key's earlier value leaves
+    /// ([`RemovalCause::Replaced`]) and the entry counts as evicted at once.
+    #[cold]
+    fn refuse(&mut self, hash: u64, key: K, value: V, too_heavy: bool) {
+        if let Some(old) = self.table.remove(hash, |slot| slot.key == key) {
+            self.forget(&old);
+            self.removed_one();
+            self.release(old, RemovalCause::Replaced);
+            self.publish_len();
+        }
+        self.evictions += 1;
+        if self.notify {
+            let cause = if too_heavy {
+                RemovalCause::Size
+            } else {
+                RemovalCause::Expired
+            };
+            self.removed.push((key, value, cause));
+        }
+    }
+
+    /// Evicts per the policy until `incoming` more units (one entry, or its weight) fit
+    /// under the bound, or nothing is left to evict in this shard (a sharded cache may
+    /// then pass its bound until another shard's next insert).
+    fn make_room(&mut self, incoming: usize) {
+        let Some(capacity) = self.capacity else {
+            return;
+        };
+        let capacity = if self.weighted {
+            capacity
+        } else {
+            capacity.max(1)
+        };
+        while self.total_units().saturating_add(incoming) > capacity {
+            if !self.evict_one() {
+                break;
+            }
+            self.evictions += 1;
+        }
+    }
+
+    /// What `capacity` bounds in this shard: its entries, or their total weight.
+    #[inline]
+    fn units(&self) -> usize {
+        if self.weighted {
+            usize::try_from(self.weight).unwrap_or(usize::MAX)
+        } else {
+            self.table.len()
+        }
+    }
+
+    /// This shard's total weight, in `Stats::weight`'s unit (its entries when unweighted).
+    pub(crate) fn weight(&self) -> u64 {
+        self.units() as u64
+    }
+
+    /// Bookkeeping for an entry that left the table: its weight, and the listener's list.
+    #[inline]
+    fn release(&mut self, slot: Slot<K, V, M>, cause: RemovalCause) {
+        if self.weighted {
+            self.weight = self.weight.saturating_sub(u64::from(slot.meta.weight()));
+        }
+        if self.notify {
+            self.removed.push((slot.key, slot.value, cause));
+        }
+    }
+
+    /// The entries that left since the last call, for the listener (empty, without
+    /// allocating, when the store has none).
+    pub(crate) fn take_removed(&mut self) -> Vec<Removed<K, V>> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// The units `capacity` bounds: this shard's, or every shard's when sharded.
+    fn total_units(&self) -> usize {
         match &self.shared_len {
-            None => self.table.len(),
+            None => self.units(),
             // Every shard's published count, with this shard's current count instead of
             // its published one.
             Some(shared) => {
@@ -589,19 +801,19 @@ where
                     .0
                     .load(Ordering::Relaxed)
                     .saturating_sub(self.published_len)
-                    + self.table.len()
+                    + self.units()
             }
         }
     }
 
-    /// Brings `shared_len` up to date with this shard's entry count: one atomic when the
-    /// count changed since the last call, none when it did not (an insert into a full
-    /// cache evicts one entry and adds one).
+    /// Brings `shared_len` up to date with this shard's entry count (or weight): one
+    /// atomic when it changed since the last call, none when it did not (an insert into
+    /// a full cache evicts one entry and adds one).
     fn publish_len(&mut self) {
         let Some(shared) = &self.shared_len else {
             return;
         };
-        let len = self.table.len();
+        let len = self.units();
         if len > self.published_len {
             shared
                 .0
@@ -621,18 +833,21 @@ where
         };
         self.forget(&slot);
         self.removed_one();
-        self.publish_len();
         let live = !self.expired(&slot);
-        if !live {
+        if live {
+            self.release(slot, RemovalCause::Removed);
+        } else {
             // it had expired: its removal is an eviction, and the caller saw nothing
             self.evictions += 1;
+            self.release(slot, RemovalCause::Expired);
         }
+        self.publish_len();
         live
     }
 
     /// Removes `key` if its entry has expired (counted as an eviction).
     pub(crate) fn remove_if_expired(&mut self, hash: u64, key: &K) {
-        if self.ttl_nanos.is_none() {
+        if !self.expiring {
             return;
         }
         let now = self.now();
@@ -641,6 +856,7 @@ where
         }) {
             self.forget(&slot);
             self.removed_one();
+            self.release(slot, RemovalCause::Expired);
             self.publish_len();
             self.evictions += 1;
         }
@@ -650,7 +866,17 @@ where
     /// keeps running, so stamps stay unique and the hit count derived from it stays
     /// right.
     pub(crate) fn clear(&mut self) {
-        self.table.clear();
+        if self.notify {
+            let removed = &mut self.removed;
+            removed.extend(
+                self.table
+                    .drain()
+                    .map(|slot| (slot.key, slot.value, RemovalCause::Cleared)),
+            );
+        } else {
+            self.table.clear();
+        }
+        self.weight = 0;
         self.publish_len();
         self.order.clear();
         self.expiry.clear();
@@ -672,7 +898,7 @@ where
 
     /// Entries held whose TTL has not passed (a scan, when the cache has a TTL).
     pub(crate) fn live_len(&self) -> usize {
-        if self.ttl_nanos.is_none() {
+        if !self.expiring {
             return self.table.len();
         }
         let now = self.now();
@@ -680,6 +906,52 @@ where
             .iter()
             .filter(|slot| slot.meta.expires_at() > now)
             .count()
+    }
+
+    /// Keeps the live entries for which `keep` says `true`; removes the others
+    /// ([`RemovalCause::Removed`], not evictions) and every expired entry
+    /// ([`RemovalCause::Expired`], evictions). Returns how many live entries it removed.
+    pub(crate) fn retain(&mut self, keep: &mut impl FnMut(&K, &V) -> bool) -> usize {
+        let now = self.expiring.then(|| self.now());
+        let mut removed = 0;
+        let mut position = 0;
+        while let Some(slot) = self.table.get(position) {
+            let expired = now.is_some_and(|now| now >= slot.meta.expires_at());
+            if !expired && keep(&slot.key, &slot.value) {
+                position += 1;
+                continue;
+            }
+            // the last entry moves into `position`: look at it next
+            let Some(slot) = self.table.remove_at(position) else {
+                break;
+            };
+            self.forget(&slot);
+            if expired {
+                self.evictions += 1;
+                self.release(slot, RemovalCause::Expired);
+            } else {
+                removed += 1;
+                self.release(slot, RemovalCause::Removed);
+            }
+        }
+        self.removed_one();
+        self.publish_len();
+        removed
+    }
+
+    /// Appends a clone of every live entry to `out`, counting nothing and leaving the
+    /// order untouched.
+    pub(crate) fn snapshot_into(&self, out: &mut Vec<(K, V)>)
+    where
+        K: Clone,
+    {
+        let now = self.expiring.then(|| self.now());
+        out.extend(
+            self.table
+                .iter()
+                .filter(|slot| now.is_none_or(|now| now < slot.meta.expires_at()))
+                .map(|slot| (slot.key.clone(), slot.value.clone())),
+        );
     }
 
     /// The counters since creation or the last reset.
@@ -755,11 +1027,12 @@ where
             *clock += 1;
             stamp
         };
-        let evicted = tiny.evict_one(&mut self.table, &mut fresh).is_some();
-        if evicted {
-            self.removed_one();
-        }
-        evicted
+        let Some(evicted) = tiny.evict_one(&mut self.table, &mut fresh) else {
+            return false;
+        };
+        self.removed_one();
+        self.release(evicted, RemovalCause::Size);
+        true
     }
 
     /// Removes one entry per the policy; `false` if there was none to remove.
@@ -778,11 +1051,12 @@ where
                 // entry.
                 let len = self.table.len() as u64;
                 let position = usize::try_from(self.rng % len.max(1)).unwrap_or(0);
-                if self.table.remove_at(position).is_some() {
-                    self.removed_one();
-                    return true;
-                }
-                false
+                let Some(evicted) = self.table.remove_at(position) else {
+                    return false;
+                };
+                self.removed_one();
+                self.release(evicted, RemovalCause::Size);
+                true
             }
             Kind::Lru | Kind::Lfu | Kind::Fifo => {
                 let mut rebuilt = false;
@@ -810,14 +1084,11 @@ where
     fn evict_or_requeue(&mut self, primary: u64, stamp: u64, hash: u64) -> bool {
         let kind = self.kind;
         let item = (primary, stamp);
-        if self
-            .table
-            .remove(hash, |slot| {
-                slot.hash == hash && Self::current_key(kind, slot) == item
-            })
-            .is_some()
-        {
+        if let Some(evicted) = self.table.remove(hash, |slot| {
+            slot.hash == hash && Self::current_key(kind, slot) == item
+        }) {
             self.removed_one();
+            self.release(evicted, RemovalCause::Size);
             return true;
         }
         // Behind: the entry was used since. (Stamps only grow, so its current key is
@@ -846,6 +1117,7 @@ where
             }) {
                 self.forget(&slot);
                 self.removed_one();
+                self.release(slot, RemovalCause::Expired);
                 self.evictions += 1;
             }
         }
@@ -867,7 +1139,7 @@ where
     }
 
     fn compact_expiry(&mut self) {
-        if self.ttl_nanos.is_some() && self.expiry.len() > 2 * self.table.len() + 64 {
+        if self.expiring && self.expiry.len() > 2 * self.table.len() + 64 {
             self.expiry = self
                 .table
                 .iter()

@@ -69,6 +69,17 @@ impl<K, V, M> Table<K, V, M> {
         self.slots.clear();
     }
 
+    /// Takes every entry out, in storage order.
+    pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, Slot<K, V, M>> {
+        self.index.clear();
+        self.slots.drain(..)
+    }
+
+    /// The entry at `position` (storage order).
+    pub(crate) fn get(&self, position: usize) -> Option<&Slot<K, V, M>> {
+        self.slots.get(position)
+    }
+
     /// Every entry, in storage order.
     pub(crate) fn iter(&self) -> std::slice::Iter<'_, Slot<K, V, M>> {
         self.slots.iter()

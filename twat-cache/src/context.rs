@@ -222,6 +222,46 @@ impl CacheContext {
         ByteStore::clear(&*self.store)
     }
 
+    /// Removes every entry whose key, decoded as `K`, `remove` picks (entries whose keys
+    /// were stored as another type are kept); returns how many it removed. The targeted
+    /// form of [`clear`](Self::clear): a prefix, a tenant, a user's entries.
+    ///
+    /// ```
+    /// use twat_cache::{CacheConfig, CacheContext};
+    ///
+    /// let cache = CacheContext::new(CacheConfig::builder().name("pages").build()?)?;
+    /// for path in ["/blog/a", "/blog/b", "/about"] {
+    ///     cache.set(&path, &format!("<html>{path}</html>"))?;
+    /// }
+    /// let removed = cache.invalidate_if(|path: &String| path.starts_with("/blog/"))?;
+    /// assert_eq!(removed, 2);
+    /// assert_eq!(cache.get::<_, String>(&"/about")?.as_deref(), Some("<html>/about</html>"));
+    /// # Ok::<(), twat_cache::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] for the persistent and Redis engines, which keep no key
+    /// list this handle can visit (clear them with [`clear`](Self::clear), or purge a
+    /// folder with the `twat-cache` command); nothing is removed then.
+    pub fn invalidate_if<K: DeserializeOwned>(
+        &self,
+        mut remove: impl FnMut(&K) -> bool,
+    ) -> Result<usize, Error> {
+        let Some(memory) = self.store.as_memory() else {
+            return Err(Error::Unsupported {
+                engine: self.engine,
+                operation: "invalidate_if (visiting the keys)",
+            });
+        };
+        let prefix = self.namespace.prefix();
+        Ok(memory.invalidate_if(|key| {
+            key.strip_prefix(prefix)
+                .and_then(|encoded| postcard::from_bytes::<K>(encoded).ok())
+                .is_some_and(|key| remove(&key))
+        }))
+    }
+
     /// A snapshot of this cache's statistics.
     #[must_use]
     pub fn stats(&self) -> Stats {

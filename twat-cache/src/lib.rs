@@ -19,7 +19,8 @@ pub use twat_cache_core::root::cache_root;
 pub use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, DecodeError, EngineKind, Error, Policy, Stats,
 };
-pub use twat_cache_memory::MemoryCache;
+pub use twat_cache_core::{Weigh, weigh_entry};
+pub use twat_cache_memory::{CacheOptions, MemoryCache, RemovalCause};
 
 #[cfg(feature = "async")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
@@ -34,6 +35,10 @@ pub use twat_cache_file::FileCache;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use twat_cache_redis::{RedisCache, RedisOptions};
 
+/// `#[derive(Weigh)]`: see the trait [`Weigh`](trait@Weigh).
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use twat_cache_macros::Weigh;
 #[cfg(all(feature = "macros", feature = "async"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "async"))))]
 #[doc(inline)]
@@ -57,7 +62,7 @@ pub use twat_cache_macros::{mcache, ucache};
 pub mod __private {
     pub use std::time::Duration;
 
-    pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy};
+    pub use twat_cache_core::{CacheConfig, EngineKind, KeyBuf, Policy, Weigh};
 
     pub use crate::memo::engine_named;
 
@@ -65,6 +70,7 @@ pub mod __private {
         AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike,
         SharedErrors, TryFlight, key, typed_key,
     };
+    pub use crate::memo::{IntoWeight, entry_weight, value_weight};
 }
 
 /// The project README's examples, compiled and run as doctests so they cannot rot.

@@ -4,6 +4,7 @@ pub use crate::{
     CacheConfig, CacheConfigBuilder, CacheContext, ConfigError, EngineKind, Error, Policy, Stats,
     clear_cache, engine_context, get_stats,
 };
+pub use crate::{CacheOptions, RemovalCause, Weigh};
 
 #[cfg(all(feature = "macros", feature = "async"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "macros", feature = "async"))))]

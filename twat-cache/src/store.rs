@@ -21,6 +21,9 @@ pub(crate) trait Store: ByteStore + ManagedCache {
     /// folder is one process's (fjall locks it; the others fall back to memory and could
     /// not read the leader's entry anyway), and memory is one process's by nature.
     fn lease_folder(&self) -> Option<std::path::PathBuf>;
+
+    /// This store as the in-memory store, when it is one: it can visit its keys.
+    fn as_memory(&self) -> Option<&MemoryStore>;
 }
 
 impl<T: ByteStore + ManagedCache + Any> Store for T {
@@ -31,6 +34,10 @@ impl<T: ByteStore + ManagedCache + Any> Store for T {
 
     fn lease_folder(&self) -> Option<std::path::PathBuf> {
         file_lease_folder(self)
+    }
+
+    fn as_memory(&self) -> Option<&MemoryStore> {
+        (self as &dyn Any).downcast_ref()
     }
 }
 
@@ -172,6 +179,13 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Removes the entries whose key bytes (namespace prefix included) `remove` picks;
+    /// returns how many it removed.
+    pub(crate) fn invalidate_if(&self, remove: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut remove = remove;
+        self.cache.invalidate_if(|key, _| remove(key))
+    }
+
     /// A memory store for `config`; `fell_back` counts, once in `errors`, the failure
     /// that made the caller fall back to memory.
     pub(crate) fn new(config: &CacheConfig, fell_back: bool) -> Self {

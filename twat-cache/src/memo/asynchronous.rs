@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+use twat_cache_memory::CacheOptions;
 
 use super::{TypedEntry, memo_cell_impls, observe, resolve_config};
 
@@ -21,6 +22,8 @@ type Engine<V> = twat_cache_memory::MemoryCache<KeyBuf, V>;
 /// The cache of one memoized `async fn`, as a `static` in its wrapper.
 pub struct AsyncMemo<V> {
     cell: OnceLock<Arc<TypedEntry<Engine<V>>>>,
+    /// Bounds the cache by total weight (`maxsize = "64 MiB"`, `weigher = f`).
+    weigher: Option<fn(&KeyBuf, &V) -> u32>,
 }
 
 memo_cell_impls!(AsyncMemo);
@@ -31,6 +34,17 @@ impl<V> AsyncMemo<V> {
     pub const fn new() -> Self {
         Self {
             cell: OnceLock::new(),
+            weigher: None,
+        }
+    }
+
+    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
+    /// weighing `weigher(&key, &value)`.
+    #[must_use]
+    pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
+        Self {
+            cell: OnceLock::new(),
+            weigher: Some(weigher),
         }
     }
 }
@@ -48,7 +62,11 @@ impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
                 cache = %name,
                 "twat-cache: the async engine is not compiled in (feature `async`), caching in memory without single-flight"
             );
-            let cache = Engine::new(&config);
+            let options = match self.weigher {
+                Some(weigher) => CacheOptions::new().weigher(weigher),
+                None => CacheOptions::new(),
+            };
+            let cache = Engine::with_options(&config, options);
             TypedEntry::register(name, cache)
         })
     }

@@ -3,13 +3,15 @@
 use std::sync::{Arc, OnceLock};
 
 use twat_cache_core::{CacheConfig, ConfigError, Error};
-use twat_cache_memory::MemoryCache;
+use twat_cache_memory::{CacheOptions, MemoryCache};
 
 use super::{TypedEntry, observe, resolve_config};
 
 /// The cache of one memoized function, as a `static` in its wrapper.
 pub struct MemoryMemo<K, V> {
     cell: OnceLock<Arc<TypedEntry<MemoryCache<K, V>>>>,
+    /// Bounds the cache by total weight (`maxsize = "64 MiB"`, `weigher = f`).
+    weigher: Option<fn(&K, &V) -> u32>,
 }
 
 impl<K, V> std::fmt::Debug for MemoryMemo<K, V> {
@@ -32,6 +34,17 @@ impl<K, V> MemoryMemo<K, V> {
     pub const fn new() -> Self {
         Self {
             cell: OnceLock::new(),
+            weigher: None,
+        }
+    }
+
+    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
+    /// weighing `weigher(&key, &value)`.
+    #[must_use]
+    pub const fn weighed(weigher: fn(&K, &V) -> u32) -> Self {
+        Self {
+            cell: OnceLock::new(),
+            weigher: Some(weigher),
         }
     }
 }
@@ -48,7 +61,11 @@ where
         self.cell.get_or_init(|| {
             let config = resolve_config(make, "twat_cache::mcache");
             let name = config.name().unwrap_or("twat_cache::mcache").to_owned();
-            TypedEntry::register(name, MemoryCache::new(&config))
+            let options = match self.weigher {
+                Some(weigher) => CacheOptions::new().weigher(weigher),
+                None => CacheOptions::new(),
+            };
+            TypedEntry::register(name, MemoryCache::with_options(&config, options))
         })
     }
 

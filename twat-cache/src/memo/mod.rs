@@ -25,7 +25,7 @@ pub use persistent::PersistentMemo;
 use serde::Serialize;
 use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, EngineKind, Error, KeyBuf, ManagedCache, Stats,
-    StatsCounter,
+    StatsCounter, Weigh,
 };
 
 /// Encodes the key of one call, or `None` when `TWAT_CACHE_DISABLE` is set (the wrapper
@@ -49,6 +49,44 @@ pub fn typed_key<K>(key: K) -> Option<Result<K, std::convert::Infallible>> {
     } else {
         Some(Ok(key))
     }
+}
+
+/// A weigher's answer as a weight (`u32`, saturating): lets `weigher = f` return `u32`,
+/// `u64` or `usize`.
+pub trait IntoWeight {
+    /// The weight, saturating at `u32::MAX`.
+    fn into_weight(self) -> u32;
+}
+
+impl IntoWeight for u32 {
+    fn into_weight(self) -> u32 {
+        self
+    }
+}
+
+impl IntoWeight for u64 {
+    fn into_weight(self) -> u32 {
+        u32::try_from(self).unwrap_or(u32::MAX)
+    }
+}
+
+impl IntoWeight for usize {
+    fn into_weight(self) -> u32 {
+        u32::try_from(self).unwrap_or(u32::MAX)
+    }
+}
+
+/// The bytes a cached value takes, per [`Weigh`] (saturating at `u32::MAX`): the value's
+/// half of an entry's weight under `maxsize = "64 MiB"`.
+#[inline]
+pub fn value_weight<V: Weigh + ?Sized>(value: &V) -> u32 {
+    value.weigh().into_weight()
+}
+
+/// An entry's weight: its key's bytes plus its value's weight, saturating.
+#[inline]
+pub fn entry_weight(key_bytes: usize, value_weight: u32) -> u32 {
+    key_bytes.into_weight().saturating_add(value_weight)
 }
 
 /// Lets the wrapper of a `Result`-returning function name the `Ok` type, whatever alias
