@@ -24,6 +24,10 @@ pub(crate) trait Store: ByteStore + ManagedCache {
 
     /// This store as the in-memory store, when it is one: it can visit its keys.
     fn as_memory(&self) -> Option<&MemoryStore>;
+
+    /// This store as the Redis engine, when it is one: its misses take the engine's
+    /// per-key lease (`SET NX PX`), so machines sharing the server compute a key once.
+    fn as_redis(&self) -> Option<&Redis>;
 }
 
 impl<T: ByteStore + ManagedCache + Any> Store for T {
@@ -38,6 +42,33 @@ impl<T: ByteStore + ManagedCache + Any> Store for T {
 
     fn as_memory(&self) -> Option<&MemoryStore> {
         (self as &dyn Any).downcast_ref()
+    }
+
+    fn as_redis(&self) -> Option<&Redis> {
+        (self as &dyn Any).downcast_ref()
+    }
+}
+
+/// The Redis engine, reached for its leases.
+#[cfg(feature = "redis")]
+pub(crate) use twat_cache_redis::RedisCache as Redis;
+
+/// Without the `redis` feature there is no Redis engine: this type has no values, so
+/// [`Store::as_redis`] is always `None`.
+#[cfg(not(feature = "redis"))]
+#[derive(Debug)]
+pub(crate) enum Redis {}
+
+#[cfg(not(feature = "redis"))]
+impl Redis {
+    /// `RedisCache::get_or_compute_bytes_with_lease`'s place in this build.
+    pub(crate) fn get_or_compute_bytes_with_lease<T>(
+        &self,
+        _key_bytes: &[u8],
+        _decode: impl FnMut(&[u8]) -> Option<T>,
+        _compute: impl FnOnce() -> (T, Option<Vec<u8>>),
+    ) -> T {
+        match *self {}
     }
 }
 

@@ -17,8 +17,10 @@ mod redis_common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{is_child, reported, run_child};
-use redis_common::{RedisCluster, tls_server};
+use common::{
+    finish_child, is_child, mark_run, reported, run_child, runs_in, spawn_child, wait_for_a_run,
+};
+use redis_common::{RedisCluster, RedisServer, tls_server};
 use twat_cache::{get_stats, ucache};
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -92,4 +94,42 @@ fn ucache_over_tls_and_a_refused_ca_falls_back_to_memory() {
     let refused = run_child(test, root.path(), &env);
     assert_eq!(reported(&refused, "CALLS"), "1", "memoized in memory");
     assert_eq!(reported(&refused, "ERRORS"), "1");
+}
+
+#[ucache(engine = "redis", name = "redis_deploy::slow_cube")]
+fn slow_cube(x: u64) -> u64 {
+    mark_run();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    x * x * x
+}
+
+#[test]
+fn four_processes_missing_one_redis_key_run_the_body_once() {
+    if is_child() {
+        println!("VALUE={}", slow_cube(3));
+        return;
+    }
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
+    let test = "four_processes_missing_one_redis_key_run_the_body_once";
+    // The first child takes the key's lease on the server; the others (machines, in
+    // production) find it held and wait for its value instead of computing.
+    let first = spawn_child(test, root.path(), runs.path(), &env);
+    wait_for_a_run(runs.path());
+    let others: Vec<_> = (0..3)
+        .map(|_| spawn_child(test, root.path(), runs.path(), &env))
+        .collect();
+    for child in std::iter::once(first).chain(others) {
+        assert_eq!(reported(&finish_child(child, test), "VALUE"), "27");
+    }
+    assert_eq!(
+        runs_in(runs.path()),
+        1,
+        "the body ran once across four processes"
+    );
 }

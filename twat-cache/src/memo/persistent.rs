@@ -35,13 +35,13 @@ use serde::ser::{SerializeTuple, Serializer};
 use twat_cache_core::lease::LeaseDir;
 use twat_cache_core::{
     CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Namespace, decode_or_discard,
-    discard_undecodable, encode_value,
+    decode_value, discard_undecodable, encode_value,
 };
 
 use super::flight::Flights;
 use super::lease::{self, LEASE_WAIT, Turn};
 use super::{bytes, memo_cell_impls, observe, resolve_config};
-use crate::store::{Disk, Store, open_store_or_memory};
+use crate::store::{Disk, Redis, Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
 pub struct PersistentMemo<V> {
@@ -114,6 +114,9 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
                 return run();
             }
         };
+        if let Some(redis) = entry.store.as_redis() {
+            return entry.call_with_redis_lease(redis, arguments, run);
+        }
         if let Some(value) = entry.lookup(arguments) {
             return Ok(value);
         }
@@ -182,6 +185,38 @@ impl PersistentEntry {
             flights: Flights::default(),
             leases: None,
         }
+    }
+
+    /// A call over the Redis engine: its lease makes every process on every machine that
+    /// misses `arguments` at once wait for one computation (the engine reads, leases,
+    /// polls and stores; here only the value's encoding is decided). Server down: the
+    /// body runs, as for any engine failure.
+    fn call_with_redis_lease<V, E>(
+        &self,
+        redis: &Redis,
+        arguments: &[u8],
+        run: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        V: Serialize + DeserializeOwned + 'static,
+    {
+        let key = self.namespace.key_from_bytes(arguments);
+        redis.get_or_compute_bytes_with_lease(
+            &key,
+            // An entry that does not decode is removed and counted by the engine.
+            |payload| decode_value::<V>(payload).ok().map(Ok),
+            || match observe::miss(self.name(), run) {
+                Ok(value) => match encode_value(&value) {
+                    Ok(payload) => (Ok(value), Some(payload)),
+                    Err(err) => {
+                        self.store.record_error(&err);
+                        (Ok(value), None)
+                    }
+                },
+                // An `Err` is returned, not cached.
+                Err(err) => (Err(err), None),
+            },
+        )
     }
 
     /// Whether processes sharing the store take leases ([`Self::lease_turn`] waits).

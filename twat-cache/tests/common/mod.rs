@@ -97,3 +97,59 @@ fn walk(dir: &Path) -> impl Iterator<Item = std::path::PathBuf> {
     }
     files.into_iter()
 }
+
+/// Where a function body run by several processes leaves one file per run
+/// (`run-<pid>-<n>`), so the parent can count the runs across every process.
+pub(crate) const RUNS_ENV: &str = "TWAT_CACHE_TEST_RUNS";
+
+/// Marks one run of a body (in the folder the parent named in [`RUNS_ENV`]).
+pub(crate) fn mark_run() {
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let runs = std::env::var_os(RUNS_ENV).expect("the parent sets the runs folder");
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let file = Path::new(&runs).join(format!("run-{}-{n}", std::process::id()));
+    std::fs::write(file, b"").expect("mark the run");
+}
+
+/// How many runs were marked in `runs`.
+pub(crate) fn runs_in(runs: &Path) -> usize {
+    std::fs::read_dir(runs).expect("the runs folder").count()
+}
+
+/// Waits until a body has started somewhere (a run is marked).
+pub(crate) fn wait_for_a_run(runs: &Path) {
+    let started = std::time::Instant::now();
+    while runs_in(runs) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no child started the body"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Starts `test` as a child sharing `root` and the runs folder `runs`, with `envs`;
+/// its output is captured for [`finish_child`].
+pub(crate) fn spawn_child(
+    test: &str,
+    root: &Path,
+    runs: &Path,
+    envs: &[(&str, &str)],
+) -> std::process::Child {
+    let mut command = child_command(test, root, &[]);
+    command
+        .env(RUNS_ENV, runs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.spawn().expect("start the test binary")
+}
+
+/// Waits for a child of [`spawn_child`] and returns what it printed; fails the test if
+/// it failed.
+pub(crate) fn finish_child(child: std::process::Child, test: &str) -> String {
+    let output = child.wait_with_output().expect("wait for the child");
+    stdout_of_success(&output, test)
+}
