@@ -242,6 +242,9 @@ impl Engine {
     }
 
     fn lookup_cold(&self, key: &[u8]) -> Result<Lookup, Error> {
+        // Engine I/O spans are at trace level: free unless a subscriber enables it (a
+        // hit from the memory front, above, has none).
+        let _span = tracing::trace_span!("twat_cache.disk.read", cache = self.name()).entered();
         if !is_storable_key(key) {
             // Never stored (fjall refuses such keys), so never found.
             return Ok(Lookup::Missing);
@@ -359,6 +362,7 @@ impl Engine {
         expires_at: u64,
         durable: bool,
     ) -> Result<(), Error> {
+        let _span = tracing::trace_span!("twat_cache.disk.write", cache = self.name()).entered();
         check_key(key)?;
         check_value(&envelope)?;
         let size = u64::try_from(key.len().saturating_add(envelope.len())).unwrap_or(u64::MAX);
@@ -445,6 +449,7 @@ impl Engine {
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the disk cannot be written.
     pub(crate) fn sweep(&self) -> Result<(), Error> {
+        let _span = tracing::trace_span!("twat_cache.disk.sweep", cache = self.name()).entered();
         let now = unix_millis_now();
         if self.index.lock().expired(now).is_empty() {
             return Ok(());

@@ -156,6 +156,8 @@ impl Engine {
         entry: &EntryLocation,
         raw: bool,
     ) -> Result<Option<(IndexRecord, Vec<u8>)>, Error> {
+        // Engine I/O spans are at trace level: free unless a subscriber enables it.
+        let _span = tracing::trace_span!("twat_cache.file.read", cache = self.name()).entered();
         let Some(mut record) = self.read_record(entry, true)? else {
             return Ok(None);
         };
@@ -268,6 +270,7 @@ impl Engine {
         payload: &[u8],
         flags: Flags,
     ) -> Result<(), Error> {
+        let _span = tracing::trace_span!("twat_cache.file.write", cache = self.name()).entered();
         let compressed;
         let (stored, flags): (&[u8], Flags) = match self.compression {
             Some(level) => {
@@ -462,6 +465,7 @@ impl Engine {
     ///
     /// [`Error::Io`] when the folder cannot be read or files cannot be removed.
     pub(crate) fn sweep(&self) -> Result<SweepReport, Error> {
+        let _span = tracing::trace_span!("twat_cache.file.sweep", cache = self.name()).entered();
         let _one_at_a_time = self.sweep_lock.lock();
         let report = self.sweep_scope().sweep(
             self.maxsize,

@@ -25,7 +25,9 @@ use std::time::Duration;
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Client, Cmd, Connection, ConnectionLike, RedisResult, Value};
-use twat_cache_core::{ConfigError, Error, mask_password};
+use twat_cache_core::{ConfigError, Error};
+
+use crate::masking::mask_url;
 
 use crate::options::RedisOptions;
 use crate::tls::TlsSettings;
@@ -81,27 +83,6 @@ fn invalid_url(url: &str, reason: &'static str) -> Error {
         url: mask_url(url),
         reason,
     })
-}
-
-/// `url` fit for logs: core's [`mask_password`] for `user:password@`, plus the
-/// `pass=` / `password=` query parameters `redis+unix://` URLs carry.
-pub(crate) fn mask_url(url: &str) -> String {
-    let masked = mask_password(url);
-    let Some((base, query)) = masked.split_once('?') else {
-        return masked;
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((name, _))
-                if name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("password") =>
-            {
-                format!("{name}=***")
-            }
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", params.join("&"))
 }
 
 /// The node URLs of `scheme+cluster://[userinfo@]h1:p1,h2:p2[/db][?query][#fragment]`:
@@ -428,22 +409,5 @@ mod tests {
         assert!(cluster_node_urls("redis://h:1").unwrap().is_none());
         assert!(cluster_node_urls("redis+cluster://h1:1,,h2:2").is_err());
         assert!(cluster_node_urls("redis+cluster://h1:port").is_err());
-    }
-
-    #[test]
-    fn urls_are_masked_for_logs() {
-        assert_eq!(
-            mask_url("redis+unix:///run/redis.sock?db=2&pass=hunter2"),
-            "redis+unix:///run/redis.sock?db=2&pass=***"
-        );
-        assert_eq!(
-            mask_url("redis://u:hunter2@h:1/0?password=x"),
-            "redis://u:***@h:1/0?password=***"
-        );
-        assert_eq!(mask_url("redis://h:1"), "redis://h:1");
-        assert_eq!(
-            mask_url("redis+cluster://u:hunter2@h1:1,h2:2"),
-            "redis+cluster://u:***@h1:1,h2:2"
-        );
     }
 }

@@ -6,6 +6,7 @@ mod front;
 mod keys;
 mod lease;
 mod link;
+mod masking;
 mod options;
 mod signing;
 mod tls;

@@ -172,6 +172,8 @@ impl Link {
             self.stats.error_silently();
             return Err(down_error());
         }
+        // One span per round trip (level trace: free unless a subscriber enables it).
+        let _span = tracing::trace_span!("twat_cache.redis", cache = %self.name).entered();
         let mut slot = self.take_slot();
         let generation = self.generation.load(Ordering::Acquire);
         let pooled = match slot.take() {

@@ -45,7 +45,7 @@ pub(crate) struct ClusterNodes(pub(crate) Vec<String>);
 impl std::fmt::Debug for ClusterNodes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.0.iter().map(|node| crate::endpoint::mask_url(node)))
+            .entries(self.0.iter().map(|node| crate::masking::mask_url(node)))
             .finish()
     }
 }

@@ -73,7 +73,7 @@ impl TlsSettings {
         if !cfg!(feature = "tls") {
             return Err(Error::Config(
                 twat_cache_core::ConfigError::InvalidRedisUrl {
-                    url: crate::endpoint::mask_url(url),
+                    url: crate::masking::mask_url(url),
                     reason: "TLS (rediss://) is not compiled into this build of \
                              twat-cache-redis (its `tls` feature is off)",
                 },
@@ -101,7 +101,7 @@ impl TlsSettings {
         };
         if url.ends_with("#insecure") {
             tracing::warn!(
-                url = %crate::endpoint::mask_url(url),
+                url = %crate::masking::mask_url(url),
                 "twat-cache: `#insecure` TLS accepts ANY server certificate: the connection \
                  is encrypted but not authenticated, so anyone on the path can read and forge \
                  cache entries; give the server's CA with TWAT_CACHE_REDIS_CA instead"
@@ -135,7 +135,7 @@ impl TlsSettings {
         redis::Client::build_with_tls(url, self.certificates()).map_err(|err| {
             tls_error(format!(
                 "cannot set up TLS for {}: {err}",
-                crate::endpoint::mask_url(url)
+                crate::masking::mask_url(url)
             ))
         })
     }
@@ -145,7 +145,7 @@ impl TlsSettings {
     pub(crate) fn client(&self, url: &str) -> Result<redis::Client, Error> {
         Err(tls_error(format!(
             "TLS is not compiled in ({})",
-            crate::endpoint::mask_url(url)
+            crate::masking::mask_url(url)
         )))
     }
 
