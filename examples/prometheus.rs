@@ -38,10 +38,13 @@ fn word_count(text: String) -> usize {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     twat_cache_examples::rerun_with_cache_dir(&std::env::temp_dir().join("twat_cache_prometheus"))?;
 
-    // Spans: each miss runs inside `twat_cache.miss{cache=…}`; closing events show the
-    // tree with its timings.
+    // Spans: each miss runs inside `twat_cache.miss{cache=…}` (debug); engine I/O and
+    // Redis round trips have their own (trace: `RUST_LOG=twat_cache=trace`). Closing
+    // events show the tree with its timings.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("twat_cache=debug,prometheus=info"));
     tracing_subscriber::fmt()
-        .with_env_filter("twat_cache=debug,prometheus=info")
+        .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
         .with_target(false)
         .with_ansi(false)
@@ -51,7 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let handle = PrometheusBuilder::new().install_recorder()?;
 
-    println!("fib(30) = {}", fib(30));
+    println!("fib(3) = {}", fib(3));
+    println!("fib(3) = {} (a hit: no span)", fib(3));
     for text in [
         "to be or not to be",
         "to be or not to be",
