@@ -64,6 +64,17 @@ fn main() {
             encode_byte_buf(&[7; 300]),
         ],
     );
+    // The Redis engine stores flag-free envelopes (signed ones get a MAC appended, which
+    // the target adds itself).
+    write_seeds(
+        "redis_value",
+        &[
+            plain.clone(),
+            expiring.clone(),
+            numbers.clone(),
+            raw.clone(),
+        ],
+    );
     write_seeds(
         "disk_index",
         &[

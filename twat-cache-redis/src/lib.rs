@@ -9,9 +9,11 @@ mod link;
 mod masking;
 mod options;
 mod signing;
+mod stored;
 mod tls;
 
 pub use cache::{DEFAULT_REDIS_URL, REDIS_SECRET_ENV, REDIS_URL_ENV, RedisCache};
 pub use options::RedisOptions;
 pub use signing::SigningKey;
+pub use stored::{StoredValue, read_stored};
 pub use tls::{REDIS_CA_ENV, REDIS_CLIENT_CERT_ENV, REDIS_CLIENT_KEY_ENV};

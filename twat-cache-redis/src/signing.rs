@@ -40,8 +40,10 @@ impl SigningKey {
         hasher.finalize()
     }
 
-    /// `envelope` with its MAC appended.
-    pub(crate) fn sign(&self, redis_key: &str, envelope: &[u8]) -> Vec<u8> {
+    /// `envelope` with its MAC appended: the bytes the engine stores under `redis_key`
+    /// when values are signed (read back with [`read_stored`](crate::read_stored)).
+    #[must_use]
+    pub fn sign(&self, redis_key: &str, envelope: &[u8]) -> Vec<u8> {
         let mut signed = Vec::with_capacity(envelope.len() + MAC_LEN);
         signed.extend_from_slice(envelope);
         signed.extend_from_slice(self.mac(redis_key, envelope).as_bytes());

@@ -14,7 +14,13 @@ use xshell::cmd;
 use crate::{root_shell, run_step, target_dir, workspace_root};
 
 /// Every fuzz target, as `fuzz/Cargo.toml` declares them.
-pub(crate) const TARGETS: [&str; 4] = ["envelope", "file_record", "disk_index", "names"];
+pub(crate) const TARGETS: [&str; 5] = [
+    "envelope",
+    "file_record",
+    "disk_index",
+    "names",
+    "redis_value",
+];
 
 /// The `fuzz` command.
 pub(crate) struct Fuzz {
