@@ -209,7 +209,7 @@ impl Engine {
         if garbled > 0 {
             self.stats.error(
                 &self.name,
-                &Error::Decode(DecodeError::Payload(format!(
+                &Error::Decode(DecodeError::payload_message(format_args!(
                     "{garbled} stored entries are not valid envelopes; removed"
                 ))),
             );

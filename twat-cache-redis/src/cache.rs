@@ -98,7 +98,7 @@ pub(crate) enum Checked {
 pub(crate) fn check_envelope(bytes: &[u8]) -> Result<Checked, DecodeError> {
     let (header, _payload) = envelope::open(bytes)?;
     if header.flags != Flags::NONE {
-        return Err(DecodeError::Payload(format!(
+        return Err(DecodeError::payload_message(format_args!(
             "flags {:#04x} are not written by the Redis engine",
             header.flags.bits()
         )));
