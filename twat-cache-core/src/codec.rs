@@ -56,11 +56,11 @@ pub fn encode_value_into<V: Serialize + ?Sized>(
 pub fn decode_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError> {
     match postcard::take_from_bytes::<V>(bytes) {
         Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(DecodeError::Payload(format!(
+        Ok((_, rest)) => Err(DecodeError::payload_message(format_args!(
             "{} trailing bytes after the value",
             rest.len()
         ))),
-        Err(err) => Err(DecodeError::Payload(err.to_string())),
+        Err(err) => Err(DecodeError::payload(err)),
     }
 }
 
@@ -93,12 +93,12 @@ pub fn decode_byte_buf(payload: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
     let mut header = 0;
     loop {
         let Some(&byte) = payload.get(header) else {
-            return Err(DecodeError::Payload(
-                "byte buffer length is truncated".into(),
+            return Err(DecodeError::payload_message(
+                "byte buffer length is truncated",
             ));
         };
         if header == 9 && byte > 1 {
-            return Err(DecodeError::Payload("byte buffer length overflows".into()));
+            return Err(DecodeError::payload_message("byte buffer length overflows"));
         }
         len |= u64::from(byte & 0x7f) << (7 * header);
         header += 1;
@@ -108,7 +108,7 @@ pub fn decode_byte_buf(payload: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
     }
     let present = payload.len() - header;
     if u64::try_from(present).ok() != Some(len) {
-        return Err(DecodeError::Payload(format!(
+        return Err(DecodeError::payload_message(format_args!(
             "byte buffer says {len} bytes, {present} are stored"
         )));
     }

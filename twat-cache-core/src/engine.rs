@@ -9,6 +9,10 @@
 //!
 //! Both are object-safe, so the facade's `CacheContext` can hold any engine behind a
 //! `Box<dyn ByteStore>`.
+//!
+//! Naming rule for removal: the engine types' own methods say `remove` (as `HashMap` and
+//! moka do); the facade's `CacheContext` says `delete`, the Python API's word, and so does
+//! this layer's [`ByteStore::delete_bytes`], which serves it.
 
 use crate::config::EngineKind;
 use crate::error::Error;

@@ -180,7 +180,7 @@ pub fn open(bytes: &[u8]) -> Result<(Header, &[u8]), DecodeError> {
 pub fn open_value<V: DeserializeOwned>(bytes: &[u8]) -> Result<(Header, V), DecodeError> {
     let (header, payload) = open(bytes)?;
     if header.flags != Flags::NONE {
-        return Err(DecodeError::Payload(format!(
+        return Err(DecodeError::payload_message(format_args!(
             "payload has flags {:#04x}; decode it with the engine that wrote it",
             header.flags.0
         )));

@@ -1,7 +1,21 @@
 //! The workspace's error types: [`ConfigError`] for bad configuration, [`Error`] for
 //! everything an engine or the registry can fail at.
+//!
+//! Errors keep their cause: [`Error::Io`], [`Error::Encode`], [`Error::Backend`] and
+//! [`DecodeError::Payload`] hold the original error (io, postcard, fjall, cacache, redis)
+//! as their [`source`](std::error::Error::source), so a caller can downcast it
+//! (`err.source().and_then(|s| s.downcast_ref::<fjall::Error>())`). Their messages also
+//! include the cause's text, as `Io` always has, so `to_string()` alone stays helpful; a
+//! reporter that prints the whole chain shows that text twice. Errors made from a message
+//! alone (a folder that is not a cache, a server marked down) have no source.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A boxed error from another crate, kept as the [`source`](std::error::Error::source) of an
+/// [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A configuration value was rejected while building a [`CacheConfig`](crate::CacheConfig)
 /// or while parsing an attribute value.
@@ -112,6 +126,9 @@ pub enum Error {
         what: &'static str,
         /// The serializer's explanation.
         reason: String,
+        /// The serializer's error (postcard's, zstd's), when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
     /// Stored bytes could not be decoded (wrong format version, truncated, garbled, or the
     /// stored type differs from the requested one).
@@ -147,32 +164,116 @@ pub enum Error {
         engine: crate::EngineKind,
         /// The backend's message.
         message: String,
+        /// The backend's error (fjall's, cacache's, redis's), when there is one.
+        #[source]
+        source: Option<BoxError>,
     },
 }
 
 impl Error {
-    /// A key that could not be serialized: [`Error::Encode`] with `what = "key"`.
+    /// A key the serializer refused: [`Error::Encode`] with `what = "key"`, the
+    /// serializer's error as its source.
     ///
     /// ```
+    /// use std::error::Error as _;
     /// use twat_cache_core::Error;
     ///
-    /// let err = Error::unencodable_key("sequence length unknown");
+    /// let err = Error::unencodable_key(postcard::Error::SerializeSeqLengthUnknown);
     /// assert!(matches!(err, Error::Encode { what: "key", .. }));
-    /// assert_eq!(err.to_string(), "cannot encode key: sequence length unknown");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "cannot encode key: The length of a sequence must be known"
+    /// );
+    /// let cause = err.source().and_then(|s| s.downcast_ref::<postcard::Error>());
+    /// assert_eq!(cause, Some(&postcard::Error::SerializeSeqLengthUnknown));
     /// ```
-    pub fn unencodable_key(reason: impl std::fmt::Display) -> Self {
+    pub fn unencodable_key<E>(source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::encode_with("key", source.to_string(), source)
+    }
+
+    /// A value the serializer refused: [`Error::Encode`] with `what = "value"`, the
+    /// serializer's error as its source.
+    pub fn unencodable_value<E>(source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::encode_with("value", source.to_string(), source)
+    }
+
+    /// [`Error::Encode`] with a reason of the caller's (`"key"` or `"value"` as `what`)
+    /// and the error behind it as its source.
+    pub fn encode_with<E>(what: &'static str, reason: impl fmt::Display, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         Self::Encode {
-            what: "key",
+            what,
             reason: reason.to_string(),
+            source: Some(Box::new(source)),
         }
     }
 
-    /// A value that could not be serialized (or is too large for the engine):
-    /// [`Error::Encode`] with `what = "value"`.
-    pub fn unencodable_value(reason: impl std::fmt::Display) -> Self {
+    /// [`Error::Encode`] without a source: the engine itself refused the key or value
+    /// (too large for it, for instance).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use twat_cache_core::Error;
+    ///
+    /// let err = Error::encode_message("value", "larger than 4 GiB");
+    /// assert_eq!(err.to_string(), "cannot encode value: larger than 4 GiB");
+    /// assert!(err.source().is_none());
+    /// ```
+    pub fn encode_message(what: &'static str, reason: impl fmt::Display) -> Self {
         Self::Encode {
-            what: "value",
+            what,
             reason: reason.to_string(),
+            source: None,
+        }
+    }
+
+    /// An engine's backend error: [`Error::Backend`] with the error's text as its message
+    /// and the error as its source.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use twat_cache_core::{EngineKind, Error};
+    ///
+    /// let refused = std::fmt::Error;
+    /// let err = Error::backend(EngineKind::Disk, refused);
+    /// assert_eq!(err.to_string(), format!("disk engine: {refused}"));
+    /// assert!(err.source().is_some_and(|s| s.is::<std::fmt::Error>()));
+    /// ```
+    pub fn backend<E>(engine: crate::EngineKind, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::backend_with(engine, source.to_string(), source)
+    }
+
+    /// [`Error::Backend`] with a message of the caller's (naming the folder or server
+    /// involved) and the backend's error as its source.
+    pub fn backend_with<E>(engine: crate::EngineKind, message: impl fmt::Display, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::Backend {
+            engine,
+            message: message.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// [`Error::Backend`] without a source: the engine's own finding (a folder that is
+    /// not a cache, a server marked down).
+    pub fn backend_message(engine: crate::EngineKind, message: impl fmt::Display) -> Self {
+        Self::Backend {
+            engine,
+            message: message.to_string(),
+            source: None,
         }
     }
 
@@ -216,6 +317,10 @@ impl From<std::io::Error> for Error {
 }
 
 /// Stored bytes that cannot be turned back into a value.
+///
+/// `Clone`, `PartialEq` and `Eq` are kept: the source of [`DecodeError::Payload`] is a
+/// [`SharedSource`] (an `Arc`), and two payload errors are equal when their messages and
+/// their sources' messages are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -242,6 +347,137 @@ pub enum DecodeError {
     #[error("stored entry has unknown flags {0:#04x}")]
     UnknownFlags(u8),
     /// The payload does not decode as the requested type.
-    #[error("stored value does not decode as the requested type: {0}")]
-    Payload(String),
+    #[error("stored value does not decode as the requested type: {message}")]
+    Payload {
+        /// What did not decode, and why.
+        message: String,
+        /// The decoder's error (postcard's, zstd's), when there is one.
+        #[source]
+        source: Option<SharedSource>,
+    },
+}
+
+impl DecodeError {
+    /// A payload the decoder refused, the decoder's error as its source.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use twat_cache_core::{DecodeError, decode_value};
+    ///
+    /// let err = decode_value::<String>(&[0xFF]).unwrap_err();
+    /// assert!(matches!(err, DecodeError::Payload { .. }));
+    /// assert!(err.source().is_some_and(|s| s.is::<postcard::Error>()));
+    /// ```
+    pub fn payload<E>(source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::payload_with(source.to_string(), source)
+    }
+
+    /// A payload that does not decode, with a message of the caller's and the decoder's
+    /// error as its source.
+    pub fn payload_with<E>(message: impl fmt::Display, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::Payload {
+            message: message.to_string(),
+            source: Some(SharedSource(Arc::new(source))),
+        }
+    }
+
+    /// A payload that does not decode, found by twat-cache itself (a length that
+    /// disagrees with the bytes stored): no source.
+    pub fn payload_message(message: impl fmt::Display) -> Self {
+        Self::Payload {
+            message: message.to_string(),
+            source: None,
+        }
+    }
+}
+
+/// The source of a [`DecodeError::Payload`]: the decoder's error, shared so that
+/// [`DecodeError`] stays `Clone`.
+///
+/// [`DecodeError`]'s `source()` returns the error inside (not this wrapper), so it
+/// downcasts to the decoder's type. Equality compares the errors' messages.
+#[derive(Clone)]
+pub struct SharedSource(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl std::ops::Deref for SharedSource {
+    type Target = dyn std::error::Error + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for SharedSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for SharedSource {}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn payload_source_downcasts_to_the_decoder_error() {
+        let err = DecodeError::payload(postcard::Error::DeserializeUnexpectedEnd);
+        let cause = err
+            .source()
+            .and_then(|s| s.downcast_ref::<postcard::Error>());
+        assert_eq!(cause, Some(&postcard::Error::DeserializeUnexpectedEnd));
+        // `Error::Decode` is transparent: its source is the decoder's error too.
+        let outer = Error::Decode(err.clone());
+        assert!(
+            outer
+                .source()
+                .is_some_and(<dyn std::error::Error>::is::<postcard::Error>)
+        );
+        assert_eq!(err.clone(), err);
+        assert_ne!(err, DecodeError::payload_message("other"));
+        assert!(DecodeError::payload_message("x").source().is_none());
+    }
+
+    #[test]
+    fn io_and_backend_sources_downcast() {
+        let err = Error::io("/x", std::io::ErrorKind::PermissionDenied.into());
+        let io = err
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            io.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        let err = Error::backend_with(crate::EngineKind::Disk, "refused (/x)", fmt::Error);
+        assert_eq!(err.to_string(), "disk engine: refused (/x)");
+        assert!(
+            err.source()
+                .is_some_and(<dyn std::error::Error>::is::<fmt::Error>)
+        );
+        assert!(
+            Error::backend_message(crate::EngineKind::File, "no")
+                .source()
+                .is_none()
+        );
+    }
 }

@@ -22,7 +22,7 @@ pub use config::{
     parse_ttl_secs, parse_ttl_str, validate_folder,
 };
 pub use engine::{ByteStore, TypedCache};
-pub use error::{ConfigError, DecodeError, Error};
+pub use error::{BoxError, ConfigError, DecodeError, Error, SharedSource};
 pub use key::{Digest, DigestAlgorithm, KeyBuf, Namespace, key_bytes, type_fingerprint};
 pub use registry::{ManagedCache, cache_names, clear_cache, get_stats};
 pub use stats::{Stats, StatsCounter};

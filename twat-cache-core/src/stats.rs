@@ -11,14 +11,22 @@ use crate::error::Error;
 
 /// A snapshot of one cache's counters (or of several caches summed).
 ///
+/// The struct is `#[non_exhaustive]` so counters can be added without a breaking
+/// release: read its fields directly, and build one outside this crate (a test's
+/// expected value, a [`ManagedCache`](crate::ManagedCache) of your own) with
+/// [`Stats::new`] and the `with_*` setters. A pattern needs `..`.
+///
 /// ```
 /// use twat_cache_core::Stats;
 ///
-/// let stats = Stats { hits: 3, misses: 1, ..Stats::default() };
+/// let stats = Stats::new().with_hits(3).with_misses(1);
 /// assert_eq!(stats.hit_ratio(), 0.75);
 /// assert_eq!(Stats::default().hit_ratio(), 0.0);
+/// let Stats { hits, misses, .. } = stats;
+/// assert_eq!((hits, misses), (3, 1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
 // With the `serde` feature: every field by name; fields missing from the input (written
 // by an older version) read as their defaults.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -48,6 +56,78 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Every counter at zero and no bound: the same as [`Stats::default`], usable in
+    /// `const` context.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            hits: 0,
+            misses: 0,
+            inserts: 0,
+            evictions: 0,
+            errors: 0,
+            size: 0,
+            maxsize: None,
+            weight: 0,
+        }
+    }
+
+    /// These stats with [`hits`](Self::hits) set.
+    #[must_use]
+    pub const fn with_hits(mut self, hits: u64) -> Self {
+        self.hits = hits;
+        self
+    }
+
+    /// These stats with [`misses`](Self::misses) set.
+    #[must_use]
+    pub const fn with_misses(mut self, misses: u64) -> Self {
+        self.misses = misses;
+        self
+    }
+
+    /// These stats with [`inserts`](Self::inserts) set.
+    #[must_use]
+    pub const fn with_inserts(mut self, inserts: u64) -> Self {
+        self.inserts = inserts;
+        self
+    }
+
+    /// These stats with [`evictions`](Self::evictions) set.
+    #[must_use]
+    pub const fn with_evictions(mut self, evictions: u64) -> Self {
+        self.evictions = evictions;
+        self
+    }
+
+    /// These stats with [`errors`](Self::errors) set.
+    #[must_use]
+    pub const fn with_errors(mut self, errors: u64) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// These stats with [`size`](Self::size) set (the weight is left as it is).
+    #[must_use]
+    pub const fn with_size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// These stats with [`maxsize`](Self::maxsize) set (`None`: unbounded).
+    #[must_use]
+    pub const fn with_maxsize(mut self, maxsize: Option<u64>) -> Self {
+        self.maxsize = maxsize;
+        self
+    }
+
+    /// These stats with [`weight`](Self::weight) set.
+    #[must_use]
+    pub const fn with_weight(mut self, weight: u64) -> Self {
+        self.weight = weight;
+        self
+    }
+
     /// `hits / (hits + misses)`, or `0.0` before the first lookup.
     #[must_use]
     #[allow(

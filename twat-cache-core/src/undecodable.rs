@@ -144,7 +144,7 @@ mod tests {
         let counter = StatsCounter::new();
         let discarded = Cell::new(false);
         discard_undecodable(
-            DecodeError::Payload("byte buffer length is truncated".into()),
+            DecodeError::payload_message("byte buffer length is truncated"),
             || {
                 discarded.set(true);
                 Ok(())

@@ -70,6 +70,6 @@ fn compressed_payloads_are_not_decoded_as_plain_postcard() {
     let sealed = envelope::seal(Header::new(Flags::COMPRESSED, None), &[1]);
     assert!(matches!(
         envelope::open_value::<u8>(&sealed),
-        Err(DecodeError::Payload(_))
+        Err(DecodeError::Payload { .. })
     ));
 }

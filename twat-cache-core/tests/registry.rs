@@ -29,12 +29,10 @@ impl ManagedCache for FakeCache {
         &self.name
     }
     fn stats(&self) -> Stats {
-        Stats {
-            hits: self.hits.load(Ordering::Relaxed),
-            size: 1,
-            maxsize: Some(10),
-            ..Stats::default()
-        }
+        Stats::new()
+            .with_hits(self.hits.load(Ordering::Relaxed))
+            .with_size(1)
+            .with_maxsize(Some(10))
     }
     fn clear(&self) -> Result<(), Error> {
         self.clears.fetch_add(1, Ordering::Relaxed);

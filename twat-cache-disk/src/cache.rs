@@ -172,7 +172,7 @@ impl DiskCache {
             // An entry that no longer decodes is a miss: removed, counted, warned once.
             let value = decode_or_discard(
                 entry.payload(),
-                || self.engine.delete(key, false),
+                || self.engine.remove(key, false),
                 |err| self.engine.record_error(err),
             );
             if value.is_some() {
@@ -210,8 +210,18 @@ impl DiskCache {
     ///
     /// [`Error::Encode`] when the key cannot be serialized, [`Error::Io`] /
     /// [`Error::Backend`] when the disk cannot be written.
+    pub fn remove<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        self.with_key(key, |key| self.engine.remove(key, self.durable))
+    }
+
+    /// Removes the entry under `key`; `true` if there was one.
+    ///
+    /// # Errors
+    ///
+    /// As for [`remove`](Self::remove).
+    #[deprecated(note = "use remove")]
     pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
-        self.with_key(key, |key| self.engine.delete(key, self.durable))
+        self.remove(key)
     }
 
     /// Removes every entry of this cache (other caches sharing the folder keep theirs)
@@ -297,7 +307,7 @@ impl ByteStore for DiskCache {
     }
 
     fn delete_bytes(&self, key: &[u8]) -> Result<bool, Error> {
-        self.engine.delete(key, self.durable)
+        self.engine.remove(key, self.durable)
     }
 
     fn clear(&self) -> Result<(), Error> {

@@ -41,10 +41,11 @@ pub(crate) fn fjall_error(path: &Path, error: fjall::Error) -> Error {
         fjall::Error::Io(source) => Error::io(path, source),
         fjall::Error::Locked => Error::Locked(path.to_path_buf()),
         fjall::Error::Storage(fjall::LsmError::Io(source)) => Error::io(path, source),
-        other => Error::Backend {
-            engine: EngineKind::Disk,
-            message: format!("{} ({})", other, path.display()),
-        },
+        other => Error::backend_with(
+            EngineKind::Disk,
+            format!("{} ({})", other, path.display()),
+            other,
+        ),
     }
 }
 
@@ -197,14 +198,15 @@ impl SharedDatabase {
             Ok(value) => Ok(value),
             Err(fjall::Error::Poisoned) => {
                 self.reopen(generation);
-                Err(Error::Backend {
-                    engine: EngineKind::Disk,
-                    message: format!(
+                Err(Error::backend_with(
+                    EngineKind::Disk,
+                    format_args!(
                         "an earlier write failed and fjall stopped accepting writes; the \
                          database is being reopened ({})",
                         self.path.display()
                     ),
-                })
+                    fjall::Error::Poisoned,
+                ))
             }
             Err(err) => Err(fjall_error(&self.path, err)),
         }
@@ -238,15 +240,15 @@ impl SharedDatabase {
     }
 
     fn closed(&self) -> Error {
-        Error::Backend {
-            engine: EngineKind::Disk,
-            message: format!(
+        Error::backend_message(
+            EngineKind::Disk,
+            format_args!(
                 "the database was closed after a write failure and could not be reopened \
                  yet (retried every {} ms) ({})",
                 RETRY.as_millis(),
                 self.path.display()
             ),
-        }
+        )
     }
 
     /// Makes the folder and fjall's folders 0700 and its files 0600 when a `secure`
@@ -346,4 +348,31 @@ fn tighten(root: &Path) -> Result<(), Error> {
 #[cfg(not(unix))]
 fn tighten(_root: &Path) -> Result<(), Error> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn fjall_errors_stay_the_source() {
+        let path = Path::new("/cache/folder");
+        let err = fjall_error(path, fjall::Error::Poisoned);
+        assert!(matches!(err, Error::Backend { .. }));
+        assert!(err.to_string().contains("/cache/folder"), "{err}");
+        let cause = err.source().and_then(|s| s.downcast_ref::<fjall::Error>());
+        assert!(matches!(cause, Some(fjall::Error::Poisoned)));
+
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let err = fjall_error(path, fjall::Error::Io(denied));
+        let cause = err
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            cause.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+    }
 }

@@ -209,7 +209,7 @@ impl Engine {
         if garbled > 0 {
             self.stats.error(
                 &self.name,
-                &Error::Decode(DecodeError::Payload(format!(
+                &Error::Decode(DecodeError::payload_message(format_args!(
                     "{garbled} stored entries are not valid envelopes; removed"
                 ))),
             );
@@ -334,7 +334,7 @@ impl Engine {
     /// # Errors
     ///
     /// [`Error::Io`] / [`Error::Backend`] when the disk cannot be written.
-    pub(crate) fn delete(&self, key: &[u8], durable: bool) -> Result<bool, Error> {
+    pub(crate) fn remove(&self, key: &[u8], durable: bool) -> Result<bool, Error> {
         if !is_storable_key(key) {
             return Ok(false);
         }
@@ -368,7 +368,7 @@ impl Engine {
         let size = u64::try_from(key.len().saturating_add(envelope.len())).unwrap_or(u64::MAX);
         if self.maxsize.is_some_and(|maxsize| size > maxsize) {
             // Too large to ever fit: storing it would evict everything else first.
-            self.delete(key, durable)?;
+            self.remove(key, durable)?;
             return Ok(());
         }
         let key = Slice::from(key);

@@ -326,10 +326,10 @@ fn allocated_bytes(metadata: &fs::Metadata) -> u64 {
 }
 
 fn not_a_disk_folder(path: &Path) -> Error {
-    Error::Backend {
-        engine: EngineKind::Disk,
-        message: format!("{} is not a disk-cache (fjall) folder", path.display()),
-    }
+    Error::backend_message(
+        EngineKind::Disk,
+        format_args!("{} is not a disk-cache (fjall) folder", path.display()),
+    )
 }
 
 /// Bytes on disk of the files under `path`, walked without following symlinks.

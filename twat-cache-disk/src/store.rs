@@ -28,10 +28,13 @@ pub(crate) fn check_key(key: &[u8]) -> Result<(), Error> {
     if is_storable_key(key) {
         Ok(())
     } else {
-        Err(Error::unencodable_key(format_args!(
-            "{} bytes; the disk engine stores keys of 1 to {MAX_KEY_LEN} bytes",
-            key.len()
-        )))
+        Err(Error::encode_message(
+            "key",
+            format_args!(
+                "{} bytes; the disk engine stores keys of 1 to {MAX_KEY_LEN} bytes",
+                key.len()
+            ),
+        ))
     }
 }
 
@@ -39,10 +42,13 @@ pub(crate) fn check_key(key: &[u8]) -> Result<(), Error> {
 /// says why not.
 pub(crate) fn check_value(value: &[u8]) -> Result<(), Error> {
     if value.len() > MAX_VALUE_LEN {
-        return Err(Error::unencodable_value(format_args!(
-            "{} bytes; the disk engine stores values of at most {MAX_VALUE_LEN} bytes",
-            value.len()
-        )));
+        return Err(Error::encode_message(
+            "value",
+            format_args!(
+                "{} bytes; the disk engine stores values of at most {MAX_VALUE_LEN} bytes",
+                value.len()
+            ),
+        ));
     }
     Ok(())
 }

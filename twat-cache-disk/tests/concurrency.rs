@@ -43,7 +43,7 @@ fn mixed_operations_from_many_threads_stay_consistent() {
                             }
                         }
                         8 => {
-                            cache.delete(&key).unwrap();
+                            cache.remove(&key).unwrap();
                         }
                         _ if thread == 0 && step % 500 == 0 => cache.clear().unwrap(),
                         _ => cache.remove_expired().unwrap(),

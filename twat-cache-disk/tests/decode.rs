@@ -76,7 +76,7 @@ fn the_byte_path_hands_payloads_to_the_caller() {
     // What the facade does when the payload does not decode as its type.
     assert!(cache.delete_bytes(&key).unwrap());
     cache.record_error(&twat_cache_core::Error::Decode(
-        twat_cache_core::DecodeError::Payload("test".into()),
+        twat_cache_core::DecodeError::payload_message("test"),
     ));
     assert!(!cache.delete_bytes(&key).unwrap());
     assert_eq!(cache.get_bytes(&key).unwrap(), None);

@@ -48,9 +48,9 @@ fn two_handles_of_one_cache_share_its_entries() {
         second.get::<_, String>(&7_u8).unwrap().as_deref(),
         Some("seven")
     );
-    assert!(second.delete(&7_u8).unwrap());
+    assert!(second.remove(&7_u8).unwrap());
     assert_eq!(first.get::<_, String>(&7_u8).unwrap(), None);
-    assert!(!first.delete(&7_u8).unwrap());
+    assert!(!first.remove(&7_u8).unwrap());
 }
 
 #[test]

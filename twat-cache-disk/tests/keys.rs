@@ -36,6 +36,12 @@ fn long_typed_keys_round_trip() {
         cache.get::<_, String>(&key).unwrap().as_deref(),
         Some("value")
     );
-    assert!(cache.delete(&key).unwrap());
+    assert!(cache.remove(&key).unwrap());
+    assert_eq!(cache.get::<_, String>(&key).unwrap(), None);
+    // The old verb still works and forwards to `remove`.
+    cache.set(&key, &"again").unwrap();
+    #[allow(deprecated, reason = "checks that the deprecated verb forwards")]
+    let removed = cache.delete(&key).unwrap();
+    assert!(removed);
     assert_eq!(cache.get::<_, String>(&key).unwrap(), None);
 }

@@ -46,7 +46,7 @@ fn a_locked_folder_falls_back_to_memory() {
         cache.get::<_, String>(&"written_by").unwrap().as_deref(),
         Some("parent")
     );
-    assert!(cache.delete(&"written_by").unwrap());
+    assert!(cache.remove(&"written_by").unwrap());
     // A second handle in this process shares the fallback instead of waiting again.
     let again = DiskCache::open_with(&cfg, &quick).unwrap();
     assert!(again.is_fallback());

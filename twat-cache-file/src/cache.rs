@@ -225,9 +225,19 @@ impl FileCache {
     /// # Errors
     ///
     /// [`Error::Io`] when the files cannot be removed.
-    pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+    pub fn remove<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
         let entry = self.engine.locate(&self.namespace.key(key)?);
         self.engine.remove(&entry)
+    }
+
+    /// Removes the entry under `key`; `true` if there was one.
+    ///
+    /// # Errors
+    ///
+    /// As for [`remove`](Self::remove).
+    #[deprecated(note = "use remove")]
+    pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        self.remove(key)
     }
 
     /// Removes every entry of this cache from its folder (entries of other caches that

@@ -206,13 +206,68 @@ fn write_chunked(writer: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
 /// Maps a cacache error to the workspace error.
 pub(crate) fn backend(err: cacache::Error) -> Error {
     match err {
+        // The new io error keeps cacache's context in its message and the original
+        // as its source (`io::Error::source` forwards to `IoContext::source`).
         cacache::Error::IoError(source, context) => Error::Io {
             path: None,
-            source: io::Error::new(source.kind(), format!("{context}: {source}")),
+            source: io::Error::new(source.kind(), IoContext { context, source }),
         },
-        other => Error::Backend {
-            engine: EngineKind::File,
-            message: other.to_string(),
-        },
+        other => Error::backend(EngineKind::File, other),
+    }
+}
+
+/// An io error with the context cacache gave it.
+#[derive(Debug)]
+struct IoContext {
+    context: String,
+    source: io::Error,
+}
+
+impl std::fmt::Display for IoContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.context, self.source)
+    }
+}
+
+impl std::error::Error for IoContext {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn cacache_errors_stay_the_source() {
+        let missing = cacache::Error::EntryNotFound("/cache".into(), "k".to_owned());
+        let err = backend(missing);
+        assert!(matches!(err, Error::Backend { .. }));
+        let cause = err
+            .source()
+            .and_then(|s| s.downcast_ref::<cacache::Error>());
+        assert!(matches!(cause, Some(cacache::Error::EntryNotFound(..))));
+
+        // An io error keeps cacache's context in the message and the original below it.
+        let denied = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
+        let err = backend(cacache::Error::IoError(
+            denied,
+            "writing the index".to_owned(),
+        ));
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(
+            err.to_string().contains("writing the index: denied"),
+            "{err}"
+        );
+        let io = err.source().and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(
+            io.map(io::Error::kind),
+            Some(io::ErrorKind::PermissionDenied)
+        );
+        let original = io.and_then(|e| e.source()).map(ToString::to_string);
+        assert_eq!(original.as_deref(), Some("denied"));
     }
 }

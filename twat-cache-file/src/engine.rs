@@ -275,7 +275,7 @@ impl Engine {
         let (stored, flags): (&[u8], Flags) = match self.compression {
             Some(level) => {
                 compressed = crate::compression::compress(payload, level).map_err(|err| {
-                    Error::unencodable_value(format_args!("zstd compression failed: {err}"))
+                    Error::encode_with("value", format!("zstd compression failed: {err}"), err)
                 })?;
                 (&compressed, flags.union(Flags::COMPRESSED))
             }
@@ -501,7 +501,7 @@ impl Engine {
 
 /// The error counted for an entry whose content is damaged.
 pub(crate) fn corrupt(hex: &str, reason: &str) -> Error {
-    Error::Decode(DecodeError::Payload(format!(
+    Error::Decode(DecodeError::payload_message(format_args!(
         "file cache entry {hex}: {reason}; removed, it will be recomputed"
     )))
 }
@@ -512,7 +512,7 @@ fn kind_mismatch(wanted_raw: bool) -> Error {
     } else {
         ("a serialized value", "raw bytes")
     };
-    Error::Decode(DecodeError::Payload(format!(
+    Error::Decode(DecodeError::payload_message(format_args!(
         "asked for {wanted} but the entry holds {found}; removed"
     )))
 }

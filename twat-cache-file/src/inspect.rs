@@ -207,10 +207,10 @@ pub fn scan_entries(
     mut visit: impl FnMut(&FileEntry<'_>) -> Verdict,
 ) -> Result<ScanReport, Error> {
     if !is_file_folder(path) {
-        return Err(Error::Backend {
-            engine: EngineKind::File,
-            message: format!("{} is not a file-cache folder", path.display()),
-        });
+        return Err(Error::backend_message(
+            EngineKind::File,
+            format_args!("{} is not a file-cache folder", path.display()),
+        ));
     }
     let layout = Layout::new(path.to_path_buf(), false);
     let now = unix_millis_now();

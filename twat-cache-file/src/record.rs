@@ -52,11 +52,12 @@ impl IndexRecord {
     /// The record's bytes.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, Error> {
         let integrity = self.integrity.to_string();
-        let integrity_len = u16::try_from(integrity.len()).map_err(|_| {
-            Error::unencodable_value(format_args!(
-                "integrity string of {} bytes is too long",
-                integrity.len()
-            ))
+        let integrity_len = u16::try_from(integrity.len()).map_err(|err| {
+            Error::encode_with(
+                "value",
+                format_args!("integrity string of {} bytes is too long", integrity.len()),
+                err,
+            )
         })?;
         let mut bytes = Vec::with_capacity(FIXED_LEN + integrity.len() + 8);
         bytes.extend_from_slice(&MAGIC);
@@ -75,7 +76,8 @@ impl IndexRecord {
 
     /// Parses a record, checking its magic, version and checksum.
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let corrupt = |what: &str| DecodeError::Payload(format!("index record: {what}"));
+        let corrupt =
+            |what: &str| DecodeError::payload_message(format_args!("index record: {what}"));
         let Some((body, checksum)) = bytes.split_last_chunk::<8>() else {
             return Err(DecodeError::Truncated {
                 len: bytes.len(),

@@ -33,7 +33,7 @@ fn a_flipped_byte_anywhere_in_the_content_is_a_miss_then_rewritten() {
         // The caller recomputes and rewrites; the next read is a hit.
         cache.set_raw(&"key", &value).unwrap();
         assert_eq!(cache.get_raw(&"key").unwrap(), Some(value.clone()));
-        cache.delete(&"key").unwrap();
+        cache.remove(&"key").unwrap();
     }
 }
 

@@ -52,7 +52,7 @@ fn sweeping_writer() {
             std::fs::write(dir.join(STARTED), b"").unwrap();
         }
         if round % 5 == 0 {
-            cache.delete(&((round * 3) % KEYS)).unwrap();
+            cache.remove(&((round * 3) % KEYS)).unwrap();
         }
     }
     sweeper.join().unwrap();

@@ -47,7 +47,7 @@ fn worker_process() {
             None => cache.set_raw(&key, &expected(key)).unwrap(),
         }
         if round % 37 == id {
-            cache.delete(&key).unwrap();
+            cache.remove(&key).unwrap();
         }
     }
     assert!(hits > 0, "worker {id} never hit");

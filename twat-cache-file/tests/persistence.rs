@@ -116,8 +116,8 @@ fn stats_count_hits_misses_inserts() {
     assert_eq!(cache.get::<_, u8>(&1_u8).unwrap(), None);
     cache.set(&1_u8, &1_u8).unwrap();
     assert_eq!(cache.get::<_, u8>(&1_u8).unwrap(), Some(1));
-    assert!(cache.delete(&1_u8).unwrap());
-    assert!(!cache.delete(&1_u8).unwrap());
+    assert!(cache.remove(&1_u8).unwrap());
+    assert!(!cache.remove(&1_u8).unwrap());
     let stats = cache.stats();
     assert_eq!(
         (stats.hits, stats.misses, stats.inserts, stats.size),

@@ -53,10 +53,7 @@ fn counters_are_exact_for_every_policy() {
             cache.clear();
             assert_eq!(
                 cache.stats(),
-                Stats {
-                    maxsize: cache.stats().maxsize,
-                    ..Stats::default()
-                },
+                Stats::new().with_maxsize(cache.stats().maxsize),
                 "{policy}: clear resets everything"
             );
             assert!(cache.is_empty());

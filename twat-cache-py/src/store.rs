@@ -133,7 +133,7 @@ impl LazyStore {
                     Err(_) => {
                         // Damage was already removed by the engine; a pickle that no
                         // longer loads is removed here.
-                        let _ = py.detach(|| files.delete(Bytes::new(key)));
+                        let _ = py.detach(|| files.remove(Bytes::new(key)));
                         None
                     }
                 }

@@ -98,7 +98,7 @@ pub(crate) enum Checked {
 pub(crate) fn check_envelope(bytes: &[u8]) -> Result<Checked, DecodeError> {
     let (header, _payload) = envelope::open(bytes)?;
     if header.flags != Flags::NONE {
-        return Err(DecodeError::Payload(format!(
+        return Err(DecodeError::payload_message(format_args!(
             "flags {:#04x} are not written by the Redis engine",
             header.flags.bits()
         )));
@@ -299,8 +299,18 @@ impl RedisCache {
     ///
     /// [`Error::Encode`] when the key cannot be serialized; [`Error::Backend`] as for
     /// [`RedisCache::get`].
+    pub fn remove<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        self.remove_bytes(&self.namespace.key(key)?)
+    }
+
+    /// Removes the entry under `key`; `true` if there was one.
+    ///
+    /// # Errors
+    ///
+    /// As for [`remove`](Self::remove).
+    #[deprecated(note = "use remove")]
     pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
-        self.remove(&self.namespace.key(key)?)
+        self.remove(key)
     }
 
     /// Removes every key of this cache (name and version) with `SCAN` + `UNLINK` in
@@ -437,7 +447,7 @@ impl RedisCache {
     }
 
     /// Deletes the entry under `key_bytes`, announcing it to the other fronts.
-    pub(crate) fn remove(&self, key_bytes: &[u8]) -> Result<bool, Error> {
+    pub(crate) fn remove_bytes(&self, key_bytes: &[u8]) -> Result<bool, Error> {
         let redis_key = self.layout.entry_key(key_bytes);
         let mut pipe = redis::pipe();
         pipe.cmd("DEL").arg(&redis_key);
@@ -455,7 +465,7 @@ impl RedisCache {
 
     /// Drops an entry that did not decode (best effort: a failure is already counted).
     pub(crate) fn discard(&self, key_bytes: &[u8]) {
-        let _ = self.remove(key_bytes);
+        let _ = self.remove_bytes(key_bytes);
     }
 
     fn discard_key(&self, redis_key: &str, key_bytes: &[u8]) {
@@ -500,7 +510,7 @@ impl ByteStore for RedisCache {
     }
 
     fn delete_bytes(&self, key: &[u8]) -> Result<bool, Error> {
-        self.remove(key)
+        self.remove_bytes(key)
     }
 
     fn clear(&self) -> Result<(), Error> {

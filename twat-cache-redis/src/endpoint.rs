@@ -201,9 +201,12 @@ impl Endpoint {
         if let Some(tls) = &tls {
             builder = tls.cluster(builder);
         }
-        let client = builder.build().map_err(|err| Error::Backend {
-            engine: twat_cache_core::EngineKind::Redis,
-            message: format!("the cluster nodes {masked} cannot be used together: {err}"),
+        let client = builder.build().map_err(|err| {
+            Error::backend_with(
+                twat_cache_core::EngineKind::Redis,
+                format!("the cluster nodes {masked} cannot be used together: {err}"),
+                err,
+            )
         })?;
         Ok((Self::Cluster { client, seeds }, format!("cluster {masked}")))
     }

@@ -252,8 +252,8 @@ impl RedisCache {
         self.discard(key_bytes);
         self.link.stats.error(
             &self.link.name,
-            &Error::Decode(twat_cache_core::DecodeError::Payload(
-                "stored value does not decode as the requested type".to_owned(),
+            &Error::Decode(twat_cache_core::DecodeError::payload_message(
+                "stored value does not decode as the requested type",
             )),
         );
     }

@@ -53,19 +53,16 @@ impl std::fmt::Debug for Link {
 
 /// The error callers get while the server is marked down.
 pub(crate) fn down_error() -> Error {
-    Error::Backend {
-        engine: EngineKind::Redis,
-        message: "the Redis server is unreachable; reconnecting in the background".to_owned(),
-    }
+    Error::backend_message(
+        EngineKind::Redis,
+        "the Redis server is unreachable; reconnecting in the background",
+    )
 }
 
 /// A Redis error as a cache error; the message never carries the password (the redis
 /// crate does not put credentials in its error texts, and the URL is masked).
-pub(crate) fn backend_error(err: &RedisError) -> Error {
-    Error::Backend {
-        engine: EngineKind::Redis,
-        message: err.to_string(),
-    }
+pub(crate) fn backend_error(err: RedisError) -> Error {
+    Error::backend(EngineKind::Redis, err)
 }
 
 /// Whether an error means the connection (or the server) is gone or too slow, as
@@ -116,15 +113,16 @@ impl Link {
             }
             Err(err) => {
                 if let Some(reason) = handshake_refusal(&err) {
-                    return Err(Error::Backend {
-                        engine: EngineKind::Redis,
-                        message: format!(
+                    return Err(Error::backend_with(
+                        EngineKind::Redis,
+                        format_args!(
                             "the TLS handshake with {} failed: {reason}; give the server's CA \
                              with TWAT_CACHE_REDIS_CA or RedisOptions::tls_ca_pem (and a client \
                              certificate if the server asks for one)",
                             link.masked_url
                         ),
-                    });
+                        err,
+                    ));
                 }
                 link.mark_down(&err);
             }
@@ -187,7 +185,7 @@ impl Link {
                     drop(slot);
                     self.mark_down(&err);
                     self.stats.error_silently();
-                    return Err(backend_error(&err));
+                    return Err(backend_error(err));
                 }
             },
         };
@@ -202,11 +200,11 @@ impl Link {
                 drop(slot);
                 self.mark_down(&err);
                 self.stats.error_silently();
-                Err(backend_error(&err))
+                Err(backend_error(err))
             }
             Err(err) => {
                 *slot = Some(pooled);
-                let error = backend_error(&err);
+                let error = backend_error(err);
                 self.stats.error(&self.name, &error);
                 Err(error)
             }
@@ -298,5 +296,27 @@ fn reconnect_loop(weak: &Weak<Link>) {
         if let Ok(connection) = link.connect() {
             link.mark_up(connection);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn redis_errors_stay_the_source() {
+        let Err(refused) = redis::Client::open("not-a-redis-url") else {
+            panic!("redis accepted a URL without a scheme");
+        };
+        let message = refused.to_string();
+        let err = backend_error(refused);
+        assert_eq!(err.to_string(), format!("redis engine: {message}"));
+        assert!(
+            err.source()
+                .is_some_and(<dyn std::error::Error>::is::<RedisError>)
+        );
+        assert!(down_error().source().is_none());
     }
 }

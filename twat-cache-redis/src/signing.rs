@@ -57,8 +57,8 @@ impl SigningKey {
         mut stored: Vec<u8>,
     ) -> Result<Vec<u8>, DecodeError> {
         let Some(split) = stored.len().checked_sub(MAC_LEN) else {
-            return Err(DecodeError::Payload(
-                "stored value is too short to carry a signature".to_owned(),
+            return Err(DecodeError::payload_message(
+                "stored value is too short to carry a signature",
             ));
         };
         let (envelope, mac) = stored.split_at(split);
@@ -66,10 +66,9 @@ impl SigningKey {
         expected.copy_from_slice(mac);
         // `blake3::Hash`'s equality is constant-time.
         if self.mac(redis_key, envelope) != blake3::Hash::from(expected) {
-            return Err(DecodeError::Payload(
+            return Err(DecodeError::payload_message(
                 "stored value's signature does not match (forged, copied from another key, \
-                 or written with another secret)"
-                    .to_owned(),
+                 or written with another secret)",
             ));
         }
         stored.truncate(split);

@@ -55,10 +55,7 @@ fn read_env_file(variable: &str) -> Result<Option<Vec<u8>>, Error> {
 }
 
 fn tls_error(message: String) -> Error {
-    Error::Backend {
-        engine: EngineKind::Redis,
-        message,
-    }
+    Error::backend_message(EngineKind::Redis, message)
 }
 
 impl TlsSettings {
@@ -133,10 +130,14 @@ impl TlsSettings {
     #[cfg(feature = "tls")]
     pub(crate) fn client(&self, url: &str) -> Result<redis::Client, Error> {
         redis::Client::build_with_tls(url, self.certificates()).map_err(|err| {
-            tls_error(format!(
-                "cannot set up TLS for {}: {err}",
-                crate::masking::mask_url(url)
-            ))
+            Error::backend_with(
+                EngineKind::Redis,
+                format!(
+                    "cannot set up TLS for {}: {err}",
+                    crate::masking::mask_url(url)
+                ),
+                err,
+            )
         })
     }
 

@@ -28,8 +28,8 @@ fn set_get_delete_round_trip() {
         cache.get::<_, Vec<u64>>(&(1_u32, "x", 2.5_f64)).unwrap(),
         Some(vec![1, 2, 3])
     );
-    assert!(cache.delete(&"k").unwrap());
-    assert!(!cache.delete(&"k").unwrap());
+    assert!(cache.remove(&"k").unwrap());
+    assert!(!cache.remove(&"k").unwrap());
     assert_eq!(cache.get::<_, String>(&"k").unwrap(), None);
     let stats = cache.stats();
     assert_eq!(

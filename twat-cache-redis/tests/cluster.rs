@@ -27,7 +27,7 @@ fn keys_spread_over_every_primary_and_clear_scans_them_all() {
     let per_node = cluster.keys_per_node(cache.key_prefix());
     assert_eq!(per_node.iter().sum::<usize>(), 300);
     assert!(per_node.iter().all(|&n| n > 0), "{per_node:?}");
-    assert!(cache.delete(&7_u32).unwrap());
+    assert!(cache.remove(&7_u32).unwrap());
     assert_eq!(cache.get::<_, u32>(&7_u32).unwrap(), None);
 
     // Another cache's keys and foreign keys survive the clear.

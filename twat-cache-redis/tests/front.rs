@@ -116,7 +116,7 @@ fn a_delete_and_a_clear_reach_other_fronts() {
     a.set(&"j", &2_u32).unwrap();
     assert_eq!(b.get::<_, u32>(&"k").unwrap(), Some(1));
     assert_eq!(b.get::<_, u32>(&"j").unwrap(), Some(2));
-    a.delete(&"k").unwrap();
+    a.remove(&"k").unwrap();
     assert!(eventually(Duration::from_secs(10), || b
         .get::<_, u32>(&"k")
         .unwrap()

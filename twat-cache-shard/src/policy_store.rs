@@ -361,10 +361,7 @@ where
     /// (entries, or the weigher's) and `errors` 0 (memory cannot fail).
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats {
-            maxsize: self.maxsize,
-            ..Stats::default()
-        };
+        let mut stats = Stats::new().with_maxsize(self.maxsize);
         dispatch!(&self.backend, sharded => sharded.add_counters(&mut stats));
         stats
     }

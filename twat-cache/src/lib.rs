@@ -20,6 +20,9 @@ pub use twat_cache_core::{
     CacheConfig, CacheConfigBuilder, ConfigError, DecodeError, EngineKind, Error, Policy, Stats,
 };
 pub use twat_cache_core::{Weigh, weigh_entry};
+// The error sources kept by `Error::Encode`, `Error::Backend` and
+// `DecodeError::Payload`.
+pub use twat_cache_core::{BoxError, SharedSource};
 pub use twat_cache_memory::{CacheOptions, MemoryCache, RemovalCause};
 
 #[cfg(feature = "async")]
@@ -28,9 +31,18 @@ pub use twat_cache_async::AsyncCache;
 #[cfg(feature = "disk")]
 #[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
 pub use twat_cache_disk::DiskCache;
+#[cfg(feature = "disk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
+pub use twat_cache_disk::DiskOptions;
 #[cfg(feature = "file")]
 #[cfg_attr(docsrs, doc(cfg(feature = "file")))]
 pub use twat_cache_file::FileCache;
+#[cfg(feature = "file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file")))]
+pub use twat_cache_file::{FileCacheOptions, FileReader, FileWriter, SweepReport};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use twat_cache_redis::SigningKey;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use twat_cache_redis::{RedisCache, RedisOptions};
