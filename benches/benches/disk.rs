@@ -145,7 +145,7 @@ fn hits(c: &mut Criterion) {
 
     // Hot: ours from the memory front, raw fjall from the memtable.
     let ours_root = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open_with(&config(false), &options(ours_root.path())).unwrap();
+    let cache = DiskCache::open_with(&config(false), options(ours_root.path())).unwrap();
     for &key in &keys {
         cache.set(&key, &value(key)).unwrap();
     }
@@ -229,7 +229,8 @@ fn hits(c: &mut Criterion) {
                     || {
                         // Close first: the folder's lock must be free before reopening.
                         drop(cache.take());
-                        let reopened = DiskCache::open_with(&config(false), cold_options).unwrap();
+                        let reopened =
+                            DiskCache::open_with(&config(false), cold_options.clone()).unwrap();
                         cache.replace(Some(reopened));
                     },
                     |chunk| {
@@ -299,7 +300,7 @@ fn miss_store(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     let ours_root = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open_with(&config(false), &options(ours_root.path())).unwrap();
+    let cache = DiskCache::open_with(&config(false), options(ours_root.path())).unwrap();
     group.bench_function("ours", |b| {
         b.iter_custom(|iters| {
             chunked(
@@ -377,7 +378,7 @@ fn miss_store_durable(c: &mut Criterion) {
     group.sample_size(10);
 
     let ours_root = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open_with(&config(true), &options(ours_root.path())).unwrap();
+    let cache = DiskCache::open_with(&config(true), options(ours_root.path())).unwrap();
     let raw_root = tempfile::tempdir().unwrap();
     let (database, keyspace) = raw_open(raw_root.path());
     let cached_root = tempfile::tempdir().unwrap();

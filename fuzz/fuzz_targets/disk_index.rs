@@ -84,7 +84,7 @@ fuzz_target!(|input: &[u8]| {
         ..DiskOptions::default()
     };
     {
-        let cache = DiskCache::open_with(&config, &options).unwrap();
+        let cache = DiskCache::open_with(&config, options).unwrap();
         assert!(!cache.is_fallback());
         for (i, value) in values.iter().enumerate().take(usize::from(u8::MAX)) {
             let key = i as u8;

@@ -59,7 +59,7 @@ impl DiskCache {
     /// (read-only, permission denied, corrupt). A folder locked by another process is
     /// *not* an error: the cache falls back to memory (see [`DiskCache::is_fallback`]).
     pub fn open(config: &CacheConfig) -> Result<Self, Error> {
-        Self::open_with(config, &DiskOptions::default())
+        Self::open_with(config, DiskOptions::default())
     }
 
     /// Opens the cache described by `config` with engine-specific `options`.
@@ -70,8 +70,8 @@ impl DiskCache {
     ///
     /// let root = tempfile::tempdir()?;
     /// let config = CacheConfig::builder().name("squares").folder("math").build()?;
-    /// let options = DiskOptions { root: Some(root.path().into()), ..DiskOptions::default() };
-    /// let cache = DiskCache::open_with(&config, &options)?;
+    /// let options = DiskOptions::new().root(root.path());
+    /// let cache = DiskCache::open_with(&config, options)?;
     /// cache.set(&7_u32, &49_u64)?;
     /// assert_eq!(cache.get::<_, u64>(&7_u32)?, Some(49));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -80,9 +80,13 @@ impl DiskCache {
     /// # Errors
     ///
     /// As for [`DiskCache::open`].
-    pub fn open_with(config: &CacheConfig, options: &DiskOptions) -> Result<Self, Error> {
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "every engine's options are a builder passed by value (one rule for all)"
+    )]
+    pub fn open_with(config: &CacheConfig, options: DiskOptions) -> Result<Self, Error> {
         let name = config.name().unwrap_or("disk");
-        let path = folder_path(config, options)?;
+        let path = folder_path(config, &options)?;
         create_cache_dir(&path, config.secure())?;
         let folder = Folder::open(&path, options.lock_wait, config.secure())?;
         let fallback = folder.is_fallback();
@@ -371,7 +375,7 @@ mod tests {
             root: Some(root.path().to_path_buf()),
             ..DiskOptions::default()
         };
-        let cache = Arc::new(DiskCache::open_with(&config, &options).unwrap());
+        let cache = Arc::new(DiskCache::open_with(&config, options).unwrap());
         let bytes: Arc<dyn ByteStore> = cache.clone();
         let managed: Arc<dyn ManagedCache> = cache;
         assert_eq!(bytes.kind(), EngineKind::Disk);

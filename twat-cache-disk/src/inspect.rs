@@ -128,9 +128,9 @@ pub struct DiskFolderSummary {
 /// use twat_cache_disk::{DiskCache, DiskOptions, inspect};
 ///
 /// let root = tempfile::tempdir()?;
-/// let options = DiskOptions { root: Some(root.path().into()), ..DiskOptions::default() };
+/// let options = DiskOptions::new().root(root.path());
 /// let config = CacheConfig::builder().name("squares").folder("math").build()?;
-/// let cache = DiskCache::open_with(&config, &options)?;
+/// let cache = DiskCache::open_with(&config, options)?;
 /// cache.set(&3_u32, &9_u64)?;
 /// let summary = inspect::describe_folder(&root.path().join("math"))?;
 /// assert_eq!(summary.entries, Some(1));
@@ -194,9 +194,9 @@ pub fn describe_folder(path: &Path) -> Result<DiskFolderSummary, Error> {
 /// use twat_cache_disk::{DiskCache, DiskOptions, inspect::{self, Verdict}};
 ///
 /// let root = tempfile::tempdir()?;
-/// let options = DiskOptions { root: Some(root.path().into()), ..DiskOptions::default() };
+/// let options = DiskOptions::new().root(root.path());
 /// let config = CacheConfig::builder().name("squares").folder("math").build()?;
-/// DiskCache::open_with(&config, &options)?.set(&3_u32, &9_u64)?;  // closed again at once
+/// DiskCache::open_with(&config, options)?.set(&3_u32, &9_u64)?;  // closed again at once
 /// let folder = root.path().join("math");
 /// let report = inspect::scan_entries(&folder, |entry| {
 ///     if entry.size > 10 { Verdict::Remove } else { Verdict::Keep }
@@ -373,7 +373,7 @@ mod tests {
         if let Some(ttl) = ttl {
             builder = builder.ttl(ttl);
         }
-        DiskCache::open_with(&builder.build().unwrap(), &options).unwrap()
+        DiskCache::open_with(&builder.build().unwrap(), options).unwrap()
     }
 
     #[test]

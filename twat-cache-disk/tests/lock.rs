@@ -36,7 +36,7 @@ fn a_locked_folder_falls_back_to_memory() {
         ..options(root.path())
     };
     let cfg = config("shared", "locked_cache").build().unwrap();
-    let cache = DiskCache::open_with(&cfg, &quick).unwrap();
+    let cache = DiskCache::open_with(&cfg, quick.clone()).unwrap();
     assert!(cache.is_fallback());
     assert_eq!(cache.stats().errors, 1, "the lock is counted once");
     // The fallback answers correctly: it just cannot see the child's entries.
@@ -48,7 +48,7 @@ fn a_locked_folder_falls_back_to_memory() {
     );
     assert!(cache.remove(&"written_by").unwrap());
     // A second handle in this process shares the fallback instead of waiting again.
-    let again = DiskCache::open_with(&cfg, &quick).unwrap();
+    let again = DiskCache::open_with(&cfg, quick.clone()).unwrap();
     assert!(again.is_fallback());
     cache.set(&1_u8, &2_u8).unwrap();
     assert_eq!(again.get::<_, u8>(&1_u8).unwrap(), Some(2));
@@ -58,7 +58,7 @@ fn a_locked_folder_falls_back_to_memory() {
     drop((cache, again));
 
     // Once the child is gone the folder opens for real, with the child's entry.
-    let cache = DiskCache::open_with(&cfg, &quick).unwrap();
+    let cache = DiskCache::open_with(&cfg, quick).unwrap();
     assert!(!cache.is_fallback());
     assert_eq!(cache.stats().errors, 0);
     assert_eq!(

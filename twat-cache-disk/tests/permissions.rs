@@ -39,13 +39,13 @@ fn check_read_only_folders(root: &Path) {
     // The cache folder would have to be created inside the read-only folder.
     let nested = DiskCache::open_with(
         &config("nested", "ro/cache").build().unwrap(),
-        &options(root),
+        options(root),
     );
     assert!(matches!(nested, Err(Error::Io { .. })), "{nested:?}");
     // The cache folder itself is read-only (and not made private, so not chmod-ed).
     let direct = DiskCache::open_with(
         &config("direct", "ro").secure(false).build().unwrap(),
-        &options(root),
+        options(root),
     );
     assert!(matches!(direct, Err(Error::Io { .. })), "{direct:?}");
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o700)).unwrap();

@@ -68,7 +68,7 @@ fn a_second_process_reads_what_the_first_wrote() {
         .wait()
         .unwrap();
     assert!(status.success());
-    let cache = DiskCache::open_with(&unfoldered(), &options(root.path())).unwrap();
+    let cache = DiskCache::open_with(&unfoldered(), options(root.path())).unwrap();
     assert!(!cache.is_fallback());
     for id in 0..100_u32 {
         assert_eq!(cache.get::<_, Vec<String>>(&id).unwrap(), Some(report(id)));

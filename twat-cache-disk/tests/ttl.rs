@@ -86,7 +86,7 @@ fn expiry_is_checked_on_disk_reads_too() {
         ..common::options(root.path())
     };
     let cfg = config("no_front", "ttl_no_front").ttl(TTL).build().unwrap();
-    let cache = twat_cache_disk::DiskCache::open_with(&cfg, &no_front).unwrap();
+    let cache = twat_cache_disk::DiskCache::open_with(&cfg, no_front).unwrap();
     cache.set(&1_u8, &1_u8).unwrap();
     assert_eq!(cache.get::<_, u8>(&1_u8).unwrap(), Some(1));
     std::thread::sleep(TTL * 2);

@@ -13,8 +13,13 @@ use std::time::Duration;
 /// let options = FileCacheOptions::new()
 ///     .compression_level(9)
 ///     .orphan_grace(Duration::from_secs(300));
-/// assert_eq!(options.level(), 9);
+/// assert_ne!(options, FileCacheOptions::default());
 /// ```
+///
+/// Like every engine's options type it is a builder: `new()` (the defaults), chainable
+/// setters named after the setting, passed by value to `open_with(&config, options)`
+/// (every constructor borrows the [`CacheConfig`](twat_cache_core::CacheConfig)); the
+/// engine reads the settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct FileCacheOptions {
@@ -88,31 +93,31 @@ impl FileCacheOptions {
 
     /// The configured zstd level.
     #[must_use]
-    pub const fn level(&self) -> i32 {
+    pub(crate) const fn level(&self) -> i32 {
         self.compression_level
     }
 
     /// The directory override, if any.
     #[must_use]
-    pub fn directory_override(&self) -> Option<&Path> {
+    pub(crate) fn directory_override(&self) -> Option<&Path> {
         self.directory.as_deref()
     }
 
     /// The grace period of orphaned content.
     #[must_use]
-    pub const fn orphan_grace_period(&self) -> Duration {
+    pub(crate) const fn orphan_grace_period(&self) -> Duration {
         self.orphan_grace
     }
 
     /// The grace period of abandoned temporary files.
     #[must_use]
-    pub const fn temp_grace_period(&self) -> Duration {
+    pub(crate) const fn temp_grace_period(&self) -> Duration {
         self.temp_grace
     }
 
     /// The recency resolution.
     #[must_use]
-    pub const fn recency_resolution_period(&self) -> Duration {
+    pub(crate) const fn recency_resolution_period(&self) -> Duration {
         self.recency_resolution
     }
 }

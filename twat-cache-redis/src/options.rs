@@ -8,16 +8,19 @@ use crate::signing::SigningKey;
 /// Tuning knobs of a [`RedisCache`](crate::RedisCache) beyond what
 /// [`CacheConfig`](twat_cache_core::CacheConfig) says.
 ///
-/// Every setter takes `self` and returns `Self`:
+/// Like every engine's options type it is a builder: `new()` (the defaults), chainable
+/// setters named after the setting, passed by value to `open_with(&config, options)`
+/// (every constructor borrows the [`CacheConfig`](twat_cache_core::CacheConfig)); the
+/// engine reads the settings.
 ///
 /// ```
 /// use std::time::Duration;
 /// use twat_cache_redis::RedisOptions;
 ///
-/// let options = RedisOptions::default()
+/// let options = RedisOptions::new()
 ///     .command_timeout(Duration::from_millis(20))
 ///     .l1_entries(1_000);
-/// assert_eq!(options.l1_entries_value(), 1_000);
+/// assert_ne!(options, RedisOptions::default());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -209,8 +212,9 @@ impl RedisOptions {
     /// ```
     /// use twat_cache_redis::RedisOptions;
     ///
-    /// let options = RedisOptions::default().cluster(["10.0.0.1:7000", "10.0.0.2:7000"]);
-    /// assert_eq!(options.cluster_nodes_value().len(), 2);
+    /// let options = RedisOptions::new().cluster(["10.0.0.1:7000", "10.0.0.2:7000"]);
+    /// // Debug masks any password in the nodes.
+    /// assert!(format!("{options:?}").contains("10.0.0.2:7000"));
     /// ```
     pub fn cluster<I, S>(mut self, nodes: I) -> Self
     where
@@ -219,18 +223,5 @@ impl RedisOptions {
     {
         self.cluster_nodes = ClusterNodes(nodes.into_iter().map(Into::into).collect());
         self
-    }
-
-    /// The cluster nodes given to [`RedisOptions::cluster`] (empty: not a cluster, unless
-    /// the URL says so).
-    #[must_use]
-    pub fn cluster_nodes_value(&self) -> &[String] {
-        &self.cluster_nodes.0
-    }
-
-    /// The configured number of front entries.
-    #[must_use]
-    pub const fn l1_entries_value(&self) -> u64 {
-        self.l1_entries
     }
 }

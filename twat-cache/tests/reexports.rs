@@ -20,7 +20,7 @@ fn engine_options_and_streams_come_from_the_facade() {
         root: Some(root.path().join("disk")),
         ..DiskOptions::default()
     };
-    let disk = DiskCache::open_with(&config, &options).unwrap();
+    let disk = DiskCache::open_with(&config, options).unwrap();
     disk.set(&"k", &1_u8).unwrap();
     assert!(disk.remove(&"k").unwrap());
 

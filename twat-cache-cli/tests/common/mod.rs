@@ -34,7 +34,7 @@ pub(crate) fn disk_cache(
     if let Some(ttl) = ttl {
         config = config.ttl(ttl);
     }
-    DiskCache::open_with(&config.build().unwrap(), &options).unwrap()
+    DiskCache::open_with(&config.build().unwrap(), options).unwrap()
 }
 
 /// Opens the file cache `name` in `<root>/<folder>`.

@@ -23,7 +23,7 @@ pub(crate) fn options(root: &Path) -> DiskOptions {
 
 /// Opens the cache built by `config` under `root`.
 pub(crate) fn open(root: &Path, config: CacheConfigBuilder) -> DiskCache {
-    DiskCache::open_with(&config.build().unwrap(), &options(root)).unwrap()
+    DiskCache::open_with(&config.build().unwrap(), options(root)).unwrap()
 }
 
 /// A config named `name` in folder `folder`.

@@ -427,7 +427,7 @@ mod tests {
                 root: Some(root.to_path_buf()),
                 ..DiskOptions::default()
             };
-            Arc::new(DiskCache::open_with(&config, &options).unwrap())
+            Arc::new(DiskCache::open_with(&config, options).unwrap())
         }
 
         #[test]
