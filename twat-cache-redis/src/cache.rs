@@ -9,8 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::envelope::{self, Flags, HEADER_LEN, Header};
 use twat_cache_core::{
-    ByteStore, CacheConfig, DecodeError, EngineKind, Error, ManagedCache, Namespace, Stats,
-    decode_value,
+    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Namespace, Stats, decode_value,
 };
 
 use crate::endpoint::Endpoint;
@@ -19,6 +18,7 @@ use crate::keys::KeyLayout;
 use crate::link::Link;
 use crate::options::RedisOptions;
 use crate::signing::SigningKey;
+use crate::stored::{Checked, open_stored};
 
 /// The URL used when neither the config nor `TWAT_CACHE_REDIS_URL` names a server.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -83,30 +83,6 @@ impl Payload {
         };
         envelope.get(HEADER_LEN..).unwrap_or_default()
     }
-}
-
-/// What a stored envelope says about itself.
-pub(crate) enum Checked {
-    /// A live entry, with its expiry in Unix milliseconds.
-    Live(Option<u64>),
-    /// An entry past its expiry (the server's TTL would remove it soon).
-    Expired,
-}
-
-/// Checks an envelope read from Redis: any bytes at all may arrive here (another
-/// program's value, garbage), so every failure is a [`DecodeError`], never a panic.
-pub(crate) fn check_envelope(bytes: &[u8]) -> Result<Checked, DecodeError> {
-    let (header, _payload) = envelope::open(bytes)?;
-    if header.flags != Flags::NONE {
-        return Err(DecodeError::payload_message(format_args!(
-            "flags {:#04x} are not written by the Redis engine",
-            header.flags.bits()
-        )));
-    }
-    if header.is_expired() {
-        return Ok(Checked::Expired);
-    }
-    Ok(Checked::Live(header.expires_at))
 }
 
 fn resolve_url(config: &CacheConfig) -> String {
@@ -364,16 +340,8 @@ impl RedisCache {
         let Some(stored) = stored else {
             return Ok(None);
         };
-        let stored = match self.unsign(&redis_key, stored) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                self.discard_key(&redis_key, key_bytes);
-                self.link.stats.error(&self.link.name, &Error::Decode(err));
-                return Ok(None);
-            }
-        };
-        match check_envelope(&stored) {
-            Ok(Checked::Live(expires_at)) => match (&self.front, seen) {
+        match open_stored(&redis_key, stored, self.signing.as_ref()) {
+            Ok((stored, Checked::Live(expires_at))) => match (&self.front, seen) {
                 (Some(front), Some((id, epoch))) => {
                     let entry = Arc::new(FrontEntry::new(
                         key_bytes,
@@ -386,7 +354,7 @@ impl RedisCache {
                 }
                 _ => Ok(Some(Payload::Fetched(stored))),
             },
-            Ok(Checked::Expired) => Ok(None),
+            Ok((_, Checked::Expired)) => Ok(None),
             Err(err) => {
                 self.discard_key(&redis_key, key_bytes);
                 self.link.stats.error(&self.link.name, &Error::Decode(err));
@@ -435,15 +403,6 @@ impl RedisCache {
         written?;
         self.link.stats.insert();
         Ok(())
-    }
-
-    /// The envelope of a value read from `redis_key`: checked and stripped of its
-    /// signature when values are signed, as is otherwise.
-    pub(crate) fn unsign(&self, redis_key: &str, stored: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
-        match &self.signing {
-            Some(signing) => signing.verify(redis_key, stored),
-            None => Ok(stored),
-        }
     }
 
     /// Deletes the entry under `key_bytes`, announcing it to the other fronts.
@@ -537,33 +496,5 @@ impl ManagedCache for RedisCache {
 
     fn clear(&self) -> Result<(), Error> {
         Self::clear(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn any_bytes_check_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let _ = check_envelope(&bytes);
-        }
-
-        #[test]
-        fn any_payload_after_a_valid_header_decodes_or_errs(tail in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let sealed = envelope::seal(Header::new(Flags::NONE, None), &tail);
-            prop_assert!(matches!(check_envelope(&sealed), Ok(Checked::Live(None))));
-            let _ = decode_value::<(u64, String, Vec<f64>)>(&tail);
-        }
-    }
-
-    #[test]
-    fn foreign_flags_are_refused() {
-        let sealed = envelope::seal(Header::new(Flags::COMPRESSED, None), b"x");
-        assert!(check_envelope(&sealed).is_err());
-        assert!(check_envelope(b"").is_err());
-        assert!(check_envelope(b"not an envelope at all").is_err());
     }
 }

@@ -18,8 +18,9 @@ use serde::de::DeserializeOwned;
 use twat_cache_core::envelope::{self, Flags, Header};
 use twat_cache_core::{Error, decode_value, encode_value};
 
-use crate::cache::{Checked, RedisCache, check_envelope};
+use crate::cache::RedisCache;
 use crate::front::unique_id;
+use crate::stored::{Checked, open_stored};
 
 /// Deletes the lease only if it still carries our token.
 const RELEASE_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -231,11 +232,12 @@ impl RedisCache {
                 .arg(&entry_key)
                 .query(connection)
         })?;
-        if let Some(stored) = stored.and_then(|stored| self.unsign(&entry_key, stored).ok()) {
-            let decoded = match check_envelope(&stored) {
-                Ok(Checked::Live(_)) => stored.get(envelope::HEADER_LEN..).and_then(decode),
-                Ok(Checked::Expired) => None,
-                Err(_) => None,
+        if let Some(stored) = stored {
+            let decoded = match open_stored(&entry_key, stored, self.signing.as_ref()) {
+                Ok((stored, Checked::Live(_))) => {
+                    stored.get(envelope::HEADER_LEN..).and_then(decode)
+                }
+                Ok((_, Checked::Expired)) | Err(_) => None,
             };
             if let Some(value) = decoded {
                 return Ok(Poll::Value(value));
