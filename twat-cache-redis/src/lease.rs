@@ -10,6 +10,7 @@
 //! expires on the server after `lease_ttl`. If Redis is down, everyone computes: the
 //! function's result never depends on the cache.
 
+use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
@@ -20,30 +21,57 @@ use twat_cache_core::{Error, decode_value, encode_value};
 
 use crate::cache::RedisCache;
 use crate::front::unique_id;
+use crate::link::Link;
 use crate::stored::{Checked, open_stored};
 
 /// Deletes the lease only if it still carries our token.
 const RELEASE_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
                               return redis.call('DEL', KEYS[1]) else return 0 end";
 
-/// Releases a held lease when dropped, even if the computation panics.
-struct LeaseGuard<'a> {
-    cache: &'a RedisCache,
-    lease_key: &'a str,
-    token: &'a str,
+/// A per-key lease this process holds on the server: while it lives, other processes
+/// that miss the key wait (see [`RedisCache::lease_turn_bytes`]) instead of computing it.
+///
+/// Dropping it releases the lease with a compare-and-delete script (one round trip, so
+/// async callers drop it on a blocking thread), even when the computation panicked; a
+/// lease whose holder died expires on the server after
+/// [`RedisOptions::lease_ttl`](crate::RedisOptions::lease_ttl).
+#[must_use = "the lease is released when dropped: hold it while computing and storing"]
+pub struct RedisLease {
+    link: Arc<Link>,
+    lease_key: String,
+    token: String,
 }
 
-impl Drop for LeaseGuard<'_> {
+impl std::fmt::Debug for RedisLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLease")
+            .field("lease_key", &self.lease_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RedisLease {
     fn drop(&mut self) {
-        let _ = self.cache.link.run(|connection| {
+        let _ = self.link.run(|connection| {
             redis::cmd("EVAL")
                 .arg(RELEASE_SCRIPT)
                 .arg(1)
-                .arg(self.lease_key)
-                .arg(self.token)
+                .arg(&self.lease_key)
+                .arg(&self.token)
                 .query::<()>(connection)
         });
     }
+}
+
+/// What a caller that missed a key does next, per [`RedisCache::lease_turn_bytes`].
+#[derive(Debug)]
+pub enum LeaseTurn<T> {
+    /// Compute and store the value: other processes wait until this lease is dropped.
+    Lead(RedisLease),
+    /// Another process stored the value while this caller waited.
+    Found(T),
+    /// Compute without a lease: the server failed, or the wait ran out.
+    Alone,
 }
 
 /// What a waiter saw when it looked again.
@@ -130,6 +158,36 @@ impl RedisCache {
                 return compute().0;
             }
         }
+        match self.lease_turn_bytes(key_bytes, decode) {
+            LeaseTurn::Found(value) => {
+                self.link.stats.hit();
+                value
+            }
+            LeaseTurn::Lead(lease) => {
+                let value = self.compute_and_store(key_bytes, compute);
+                drop(lease);
+                value
+            }
+            LeaseTurn::Alone => self.compute_and_store(key_bytes, compute),
+        }
+    }
+
+    /// The waiting half of [`get_or_compute_bytes_with_lease`](Self::get_or_compute_bytes_with_lease),
+    /// for callers that compute in their own way (the facade's `async fn`s compute on
+    /// their executor): after a miss, take `key_bytes`'s lease, or wait (polling every
+    /// `lease_poll`, at most `lease_wait`) for the process holding it to store the value.
+    ///
+    /// Blocks while it waits: async callers run it on a blocking thread. Counts no hit
+    /// or miss (the caller's lookup did); a lease or poll that fails is counted in
+    /// [`Stats::errors`](twat_cache_core::Stats::errors) and reads as [`LeaseTurn::Alone`].
+    /// A [`LeaseTurn::Lead`] caller stores its value (e.g. with
+    /// [`ByteStore::set_bytes`](twat_cache_core::ByteStore::set_bytes)) before it drops
+    /// the lease, so that waiters find it.
+    pub fn lease_turn_bytes<T>(
+        &self,
+        key_bytes: &[u8],
+        mut decode: impl FnMut(&[u8]) -> Option<T>,
+    ) -> LeaseTurn<T> {
         let lease_key = self.layout.lease_key(key_bytes);
         let token = format!("{:016x}", unique_id());
         let options = &self.link.options;
@@ -138,41 +196,37 @@ impl RedisCache {
         loop {
             match self.try_lease(&lease_key, &token) {
                 Ok(true) => {
-                    let _guard = LeaseGuard {
-                        cache: self,
-                        lease_key: &lease_key,
-                        token: &token,
+                    let lease = RedisLease {
+                        link: Arc::clone(&self.link),
+                        lease_key,
+                        token,
                     };
                     // After waiting, another holder may have stored the value between
                     // our last look and this lease: look once more before computing.
                     if waited
                         && let Ok(Poll::Value(value)) =
-                            self.poll(key_bytes, &lease_key, &mut decode)
+                            self.poll(key_bytes, &lease.lease_key, &mut decode)
                     {
-                        self.link.stats.hit();
-                        return value;
+                        return LeaseTurn::Found(value);
                     }
-                    return self.compute_and_store(key_bytes, compute);
+                    return LeaseTurn::Lead(lease);
                 }
                 Ok(false) => {}
-                Err(_) => return self.compute_and_store(key_bytes, compute),
+                Err(_) => return LeaseTurn::Alone,
             }
             loop {
                 if Instant::now() >= deadline {
-                    return self.compute_and_store(key_bytes, compute);
+                    return LeaseTurn::Alone;
                 }
                 thread::sleep(options.lease_poll);
                 match self.poll(key_bytes, &lease_key, &mut decode) {
-                    Ok(Poll::Value(value)) => {
-                        self.link.stats.hit();
-                        return value;
-                    }
+                    Ok(Poll::Value(value)) => return LeaseTurn::Found(value),
                     Ok(Poll::LeaseHeld) => {}
                     Ok(Poll::LeaseGone) => {
                         waited = true;
                         break;
                     }
-                    Err(_) => return self.compute_and_store(key_bytes, compute),
+                    Err(_) => return LeaseTurn::Alone,
                 }
             }
         }

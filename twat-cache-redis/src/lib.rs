@@ -13,6 +13,7 @@ mod stored;
 mod tls;
 
 pub use cache::{DEFAULT_REDIS_URL, REDIS_SECRET_ENV, REDIS_URL_ENV, RedisCache};
+pub use lease::{LeaseTurn, RedisLease};
 pub use options::RedisOptions;
 pub use signing::SigningKey;
 pub use stored::{StoredValue, read_stored};

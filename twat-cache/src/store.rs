@@ -51,7 +51,7 @@ impl<T: ByteStore + ManagedCache + Any> Store for T {
 
 /// The Redis engine, reached for its leases.
 #[cfg(feature = "redis")]
-pub(crate) use twat_cache_redis::RedisCache as Redis;
+pub(crate) use twat_cache_redis::{LeaseTurn, RedisCache as Redis, RedisLease};
 
 /// Without the `redis` feature there is no Redis engine: this type has no values, so
 /// [`Store::as_redis`] is always `None`.
@@ -70,6 +70,32 @@ impl Redis {
     ) -> T {
         match *self {}
     }
+
+    /// `RedisCache::lease_turn_bytes`'s place in this build.
+    pub(crate) fn lease_turn_bytes<T>(
+        &self,
+        _key_bytes: &[u8],
+        _decode: impl FnMut(&[u8]) -> Option<T>,
+    ) -> LeaseTurn<T> {
+        match *self {}
+    }
+}
+
+/// Without the `redis` feature no Redis lease is ever held.
+#[cfg(not(feature = "redis"))]
+#[derive(Debug)]
+pub(crate) enum RedisLease {}
+
+/// `twat_cache_redis::LeaseTurn`'s place in this build (never built: see [`Redis`]).
+#[cfg(not(feature = "redis"))]
+#[allow(
+    dead_code,
+    reason = "mirrors the engine's type; no value is ever built"
+)]
+pub(crate) enum LeaseTurn<T> {
+    Lead(RedisLease),
+    Found(T),
+    Alone,
 }
 
 #[cfg(feature = "file")]

@@ -103,12 +103,10 @@ fn slow_cube(x: u64) -> u64 {
     x * x * x
 }
 
-#[test]
-fn four_processes_missing_one_redis_key_run_the_body_once() {
-    if is_child() {
-        println!("VALUE={}", slow_cube(3));
-        return;
-    }
+/// Four children of `test` against one private server: the first takes the key's lease
+/// on the server; the others (machines, in production) find it held and wait for its
+/// value instead of computing. Each must report `VALUE=<value>`, and the body runs once.
+fn four_processes_run_the_body_once(test: &str, value: &str) {
     let Some(server) = RedisServer::start() else {
         return;
     };
@@ -116,20 +114,56 @@ fn four_processes_missing_one_redis_key_run_the_body_once() {
     let runs = tempfile::tempdir().unwrap();
     let url = server.url();
     let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
-    let test = "four_processes_missing_one_redis_key_run_the_body_once";
-    // The first child takes the key's lease on the server; the others (machines, in
-    // production) find it held and wait for its value instead of computing.
     let first = spawn_child(test, root.path(), runs.path(), &env);
     wait_for_a_run(runs.path());
     let others: Vec<_> = (0..3)
         .map(|_| spawn_child(test, root.path(), runs.path(), &env))
         .collect();
     for child in std::iter::once(first).chain(others) {
-        assert_eq!(reported(&finish_child(child, test), "VALUE"), "27");
+        assert_eq!(reported(&finish_child(child, test), "VALUE"), value);
     }
     assert_eq!(
         runs_in(runs.path()),
         1,
         "the body ran once across four processes"
+    );
+}
+
+#[test]
+fn four_processes_missing_one_redis_key_run_the_body_once() {
+    if is_child() {
+        println!("VALUE={}", slow_cube(3));
+        return;
+    }
+    four_processes_run_the_body_once(
+        "four_processes_missing_one_redis_key_run_the_body_once",
+        "27",
+    );
+}
+
+#[cfg(feature = "async")]
+#[twat_cache::acache(engine = "redis", name = "redis_deploy::slow_square_async")]
+async fn slow_square_async(x: u64) -> u64 {
+    mark_run();
+    // A blocking sleep is fine here: the child's runtime runs this one task.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    x * x
+}
+
+/// As for sync functions: the first child's task holds the key's lease on the server,
+/// the other processes' tasks wait for its value (on a blocking thread).
+#[cfg(feature = "async")]
+#[test]
+fn four_processes_awaiting_one_redis_key_run_the_body_once() {
+    if is_child() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        println!("VALUE={}", runtime.block_on(slow_square_async(5)));
+        return;
+    }
+    four_processes_run_the_body_once(
+        "four_processes_awaiting_one_redis_key_run_the_body_once",
+        "25",
     );
 }

@@ -7,8 +7,8 @@
 //!
 //! Concurrent misses of one key run the body once, as everywhere: in this process the
 //! other tasks await the leader's flight (never blocking an executor thread), and
-//! processes sharing a file-engine folder wait on its lease (polled on the blocking
-//! pool).
+//! processes sharing a file-engine folder or a Redis server wait on the key's lease
+//! (polled on the blocking pool, where the Redis lease is also released).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
 use super::flight::Role;
-use super::lease::Turn;
+use super::lease::{Held, Turn};
 use super::persistent::PersistentEntry;
 use super::{memo_cell_impls, observe};
 
@@ -59,9 +59,12 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
         blocking::unblock(move || entry.lookup::<V>(key.as_bytes())).await
     }
 
-    async fn store(entry: Arc<PersistentEntry>, key: KeyBuf, value: V) -> V {
+    /// Stores `value`, then releases `lease` (after the store, so that processes waiting
+    /// on the lease find the value).
+    async fn store(entry: Arc<PersistentEntry>, key: KeyBuf, value: V, lease: Option<Held>) -> V {
         blocking::unblock(move || {
             entry.store_value(key.as_bytes(), &value);
+            drop(lease);
             value
         })
         .await
@@ -105,18 +108,26 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
                 None => None,
             },
         };
-        // Declared after `_lead`, so released first: both only after the value is stored.
-        let _lease = match Self::lease_turn(&entry, &key).await {
+        // Released by `store`, before `_lead`: both only after the value is stored.
+        let lease = match Self::lease_turn(&entry, &key).await {
             Turn::Found(value) => return Ok(value),
             Turn::Lead(held) => Some(held),
             Turn::Alone => None,
         };
-        let value = observe::miss_async(entry.name(), run).await?;
-        Ok(Self::store(Arc::clone(&entry), key, value).await)
+        match observe::miss_async(entry.name(), run).await {
+            Ok(value) => Ok(Self::store(Arc::clone(&entry), key, value, lease).await),
+            Err(err) => {
+                // A Redis lease's release is a round trip: not on the executor's thread.
+                if let Some(lease) = lease {
+                    blocking::unblock(move || drop(lease)).await;
+                }
+                Err(err)
+            }
+        }
     }
 
     /// [`PersistentEntry::lease_turn`] off the executor's threads (waiting polls).
-    async fn lease_turn(entry: &Arc<PersistentEntry>, key: &KeyBuf) -> Turn<V> {
+    async fn lease_turn(entry: &Arc<PersistentEntry>, key: &KeyBuf) -> Turn<V, Held> {
         if !entry.has_leases() {
             return Turn::Alone;
         }

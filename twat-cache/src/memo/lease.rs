@@ -15,6 +15,7 @@ use twat_cache_core::Error;
 use twat_cache_core::lease::{HeldLease, LeaseDir};
 
 use super::flight::{Flights, LeadGuard, Role};
+use crate::store::RedisLease;
 
 /// How long a caller waits for another process's computation of the same key before it
 /// computes the value itself (a stuck holder never holds the others back for longer).
@@ -24,9 +25,9 @@ pub(crate) const LEASE_WAIT: Duration = Duration::from_secs(30);
 const MAX_POLL: Duration = Duration::from_millis(25);
 
 /// What a caller that missed in this process does next.
-pub(super) enum Turn<V> {
+pub(super) enum Turn<V, L = HeldLease> {
     /// Compute; other processes wait for this caller until the lease drops.
-    Lead(HeldLease),
+    Lead(L),
     /// Another process stored the value meanwhile.
     Found(V),
     /// Compute without a lease (it failed, or the wait ran out).
@@ -64,6 +65,16 @@ pub(super) fn lead_or_wait<V>(
         std::thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(MAX_POLL);
     }
+}
+
+/// A lease held while its holder computes: a lock file in a shared folder, or a key on
+/// the Redis server (released by a round trip, so async callers drop it off the
+/// executor).
+pub(super) enum Held {
+    /// `<folder>/leases/<digest>`, released when the file closes.
+    Folder(#[allow(dead_code, reason = "held for its drop")] HeldLease),
+    /// The Redis engine's `SET NX PX` lease.
+    Redis(#[allow(dead_code, reason = "held for its drop")] RedisLease),
 }
 
 /// The right to compute a missing key: this caller leads the key's flight in this process

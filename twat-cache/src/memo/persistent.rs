@@ -39,9 +39,9 @@ use twat_cache_core::{
 };
 
 use super::flight::Flights;
-use super::lease::{self, LEASE_WAIT, Turn};
+use super::lease::{self, Held, LEASE_WAIT, Turn};
 use super::{bytes, memo_cell_impls, observe, resolve_config};
-use crate::store::{Disk, Redis, Store, open_store_or_memory};
+use crate::store::{Disk, LeaseTurn, Redis, Store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
 pub struct PersistentMemo<V> {
@@ -219,25 +219,42 @@ impl PersistentEntry {
         )
     }
 
-    /// Whether processes sharing the store take leases ([`Self::lease_turn`] waits).
-    pub(super) const fn has_leases(&self) -> bool {
-        self.leases.is_some()
+    /// Whether processes sharing the store take leases ([`Self::lease_turn`] waits): in
+    /// a file-engine folder, or on the Redis server.
+    pub(super) fn has_leases(&self) -> bool {
+        self.leases.is_some() || self.store.as_redis().is_some()
     }
 
-    /// After a miss that this process leads: take the key's lease across processes, or
-    /// wait for the process holding it to store the value.
-    pub(super) fn lease_turn<V: DeserializeOwned + 'static>(&self, arguments: &[u8]) -> Turn<V> {
+    /// After a miss that this process leads: take the key's lease across processes (and,
+    /// over Redis, machines), or wait for the process holding it to store the value.
+    pub(super) fn lease_turn<V: DeserializeOwned + 'static>(
+        &self,
+        arguments: &[u8],
+    ) -> Turn<V, Held> {
+        let key = self.namespace.key_from_bytes(arguments);
+        if let Some(redis) = self.store.as_redis() {
+            // An entry that does not decode is not taken: the wait goes on until the
+            // holder's value arrives or the lease is gone.
+            return match redis.lease_turn_bytes(&key, |payload| decode_value::<V>(payload).ok()) {
+                LeaseTurn::Lead(lease) => Turn::Lead(Held::Redis(lease)),
+                LeaseTurn::Found(value) => Turn::Found(value),
+                LeaseTurn::Alone => Turn::Alone,
+            };
+        }
         let Some(leases) = &self.leases else {
             return Turn::Alone;
         };
-        let key = self.namespace.key_from_bytes(arguments);
-        lease::lead_or_wait(
+        match lease::lead_or_wait(
             leases,
             key.as_ref(),
             LEASE_WAIT,
             || self.lookup(arguments),
             |err| self.store.record_error(err),
-        )
+        ) {
+            Turn::Lead(lease) => Turn::Lead(Held::Folder(lease)),
+            Turn::Found(value) => Turn::Found(value),
+            Turn::Alone => Turn::Alone,
+        }
     }
 
     /// The name the store is registered under.
