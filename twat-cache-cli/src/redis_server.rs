@@ -1,6 +1,8 @@
 //! The Redis side of `list`, `stats` and `clear` (`--redis URL`): the `twat_cache:*` keys
-//! of one server, found with `SCAN` (never `KEYS`, which blocks the server) one page at a
-//! time, measured with pipelined `STRLEN`/`PTTL`, removed with `UNLINK`.
+//! of one server or of every primary of a cluster (`redis+cluster://h1:p1,h2:p2`; TLS with
+//! `rediss://`, as the engine accepts them), found with `SCAN` (never `KEYS`, which blocks
+//! the server) one page at a time, measured with pipelined `STRLEN`/`PTTL`, removed with
+//! `UNLINK`.
 //!
 //! The key layout is the Redis engine's (`twat-cache-redis`):
 //! `twat_cache:<name>:<version>:<digest>` for an entry and
@@ -9,7 +11,10 @@
 
 use std::collections::BTreeMap;
 
+use redis::ConnectionLike;
 use serde::Serialize;
+use twat_cache_core::Error;
+use twat_cache_redis::{KeyScanner, RedisOptions};
 
 use crate::error::CliError;
 
@@ -62,11 +67,13 @@ fn parse_key(key: &str) -> Option<KeyKind<'_>> {
     })
 }
 
-/// A connection to the server at `url`.
-fn connect(url: &str) -> Result<redis::Connection, CliError> {
-    let client =
-        redis::Client::open(url).map_err(|err| CliError::usage(format!("--redis: {err}")))?;
-    client.get_connection().map_err(redis_error)
+/// A connection to the server or cluster at `url` (the Redis engine's URL forms and TLS
+/// settings, e.g. `TWAT_CACHE_REDIS_CA`).
+fn connect(url: &str) -> Result<KeyScanner, CliError> {
+    KeyScanner::open(url, RedisOptions::new()).map_err(|err| match err {
+        Error::Config(err) => CliError::usage(format!("--redis: {err}")),
+        err => CliError::Redis(err.to_string()),
+    })
 }
 
 #[allow(
@@ -77,29 +84,24 @@ fn redis_error(err: redis::RedisError) -> CliError {
     CliError::Redis(err.to_string())
 }
 
-/// Visits the `twat_cache:*` keys page by page.
+/// Visits the `twat_cache:*` keys page by page (on a cluster, every primary's); keys
+/// that are not UTF-8 are not the engine's and are skipped.
 fn for_each_page(
-    connection: &mut redis::Connection,
-    mut visit: impl FnMut(&mut redis::Connection, Vec<String>) -> Result<(), CliError>,
+    url: &str,
+    mut visit: impl FnMut(&mut dyn ConnectionLike, Vec<String>) -> redis::RedisResult<()>,
 ) -> Result<(), CliError> {
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg("twat_cache:*")
-            .arg("COUNT")
-            .arg(PAGE)
-            .query(connection)
-            .map_err(redis_error)?;
-        if !keys.is_empty() {
-            visit(connection, keys)?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
+    connect(url)?
+        .for_each_page("twat_cache:*", PAGE, |connection, keys| {
+            let keys: Vec<String> = keys
+                .into_iter()
+                .filter_map(|key| String::from_utf8(key).ok())
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            visit(connection, keys)
+        })
+        .map_err(redis_error)
 }
 
 /// One row per cache on the server, sorted by name and version.
@@ -109,9 +111,8 @@ fn for_each_page(
 /// [`CliError::Usage`] for a malformed URL, [`CliError::Redis`] when the server cannot be
 /// reached or answers with an error.
 pub(crate) fn list(url: &str) -> Result<Vec<RedisCacheRow>, CliError> {
-    let mut connection = connect(url)?;
     let mut rows: BTreeMap<(String, String), RedisCacheRow> = BTreeMap::new();
-    for_each_page(&mut connection, |connection, keys| {
+    for_each_page(url, |connection, keys| {
         let entries: Vec<(&String, &str, &str)> = keys
             .iter()
             .filter_map(|key| match parse_key(key)? {
@@ -131,7 +132,11 @@ pub(crate) fn list(url: &str) -> Result<Vec<RedisCacheRow>, CliError> {
                 .cmd("PTTL")
                 .arg(key.as_str());
         }
-        let measured: Vec<i64> = pipe.query(connection).map_err(redis_error)?;
+        let measured: Vec<i64> = if entries.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query(connection)?
+        };
         for ((_, name, version), pair) in entries.iter().zip(measured.chunks(2)) {
             let [length, ttl] = pair else { continue };
             if *ttl == -2 {
@@ -169,9 +174,8 @@ pub(crate) fn clear(
     url: &str,
     names: Option<&[String]>,
 ) -> Result<BTreeMap<String, u64>, CliError> {
-    let mut connection = connect(url)?;
     let mut removed: BTreeMap<String, u64> = BTreeMap::new();
-    for_each_page(&mut connection, |connection, keys| {
+    for_each_page(url, |connection, keys| {
         let doomed: Vec<&String> = keys
             .iter()
             .filter(|key| {
@@ -188,10 +192,8 @@ pub(crate) fn clear(
             })
             .collect();
         if !doomed.is_empty() {
-            redis::cmd("UNLINK")
-                .arg(&doomed)
-                .query::<u64>(connection)
-                .map_err(redis_error)?;
+            // A cluster splits a multi-key `UNLINK` by slot.
+            redis::cmd("UNLINK").arg(&doomed).query::<u64>(connection)?;
         }
         Ok(())
     })?;

@@ -113,3 +113,58 @@ fn an_unreachable_server_is_one_line_and_exit_1() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn list_and_clear_reach_every_primary_of_a_tls_cluster() {
+    if !redis_common::tls_available() {
+        return;
+    }
+    let files = redis_common::TlsFiles::generate();
+    let Some(cluster) = redis_common::RedisCluster::start_tls(3, &files) else {
+        return;
+    };
+    let url = cluster.tls_url();
+    let config = CacheConfig::builder()
+        .name("spread")
+        .redis_url(url.as_str())
+        .build()
+        .unwrap();
+    let options = RedisOptions::default().tls_ca_pem(redis_common::TlsFiles::read(&files.ca_cert));
+    let spread = RedisCache::open_with(&config, options).unwrap();
+    for i in 0..60_u32 {
+        spread.set(&i, &i).unwrap();
+    }
+    let per_node = cluster.keys_per_node("twat_cache:spread:");
+    assert!(
+        per_node.iter().all(|&keys| keys > 0),
+        "the keys span every primary: {per_node:?}"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let ca = files.ca_cert.display().to_string();
+
+    // Without the private CA the server's certificate is refused: one line, exit 1.
+    twat_cache(root.path())
+        .args(["list", "--redis", &url])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("twat-cache: error: redis:"));
+
+    let output = twat_cache(root.path())
+        .env(twat_cache_redis::REDIS_CA_ENV, &ca)
+        .args(["list", "--json", "--redis", &url])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let caches = json_of(&output)["caches"].as_array().unwrap().clone();
+    assert_eq!(caches.len(), 1);
+    assert_eq!(caches[0]["name"], "spread");
+    assert_eq!(caches[0]["entries"], 60);
+
+    twat_cache(root.path())
+        .env(twat_cache_redis::REDIS_CA_ENV, &ca)
+        .args(["clear", "spread", "--yes", "--redis", &url])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^spread\s+60$").unwrap());
+    assert_eq!(cluster.keys_per_node("twat_cache:spread:"), [0, 0, 0]);
+}

@@ -252,9 +252,23 @@ impl Endpoint {
 
 impl Conn {
     /// Unlinks every key matching `pattern` with `SCAN` + `UNLINK` in batches of about
-    /// `batch` keys; on a cluster, on every primary (each has its own cursor), with the
-    /// `UNLINK`s split by slot.
+    /// `batch` keys; on a cluster, on every primary, with the `UNLINK`s split by slot.
     pub(crate) fn unlink_matching(&mut self, pattern: &str, batch: usize) -> RedisResult<()> {
+        self.scan_pages(pattern, batch, |connection, keys| unlink(connection, &keys))
+    }
+
+    /// Visits every key matching `pattern`, one `SCAN` page (about `batch` keys) at a
+    /// time; on a cluster, every primary's keys (each primary has its own cursor). `visit`
+    /// gets the page and the connection to act on it with: on a cluster, a page's keys
+    /// all live on the node that answered, so a pipeline starting with one of them (the
+    /// `redis` crate routes a pipeline by its first command) and a multi-key command
+    /// (split by slot) both reach them.
+    pub(crate) fn scan_pages(
+        &mut self,
+        pattern: &str,
+        batch: usize,
+        mut visit: impl FnMut(&mut dyn ConnectionLike, Vec<Vec<u8>>) -> RedisResult<()>,
+    ) -> RedisResult<()> {
         let scan = |cursor: u64| {
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor)
@@ -264,57 +278,68 @@ impl Conn {
                 .arg(batch);
             scan
         };
-        match self {
-            Self::Single(connection) => {
-                let mut cursor = 0;
-                loop {
-                    let (next, keys): (u64, Vec<Vec<u8>>) = scan(cursor).query(connection)?;
-                    unlink(connection, &keys)?;
-                    cursor = next;
-                    if cursor == 0 {
-                        return Ok(());
-                    }
-                }
-            }
-            Self::Cluster(connection) => {
-                // The first step on every primary at once; then each primary's own cursor.
-                let first = connection.route_command(
-                    &scan(0),
-                    RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
-                )?;
-                let Value::Map(per_node) = first else {
-                    return Err(redis::RedisError::from((
-                        redis::ErrorKind::Client,
-                        "SCAN on every primary did not answer per node",
-                    )));
-                };
-                for (address, reply) in per_node {
-                    let address: String = redis::from_redis_value(address)?;
-                    let (mut cursor, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
-                    unlink(connection.as_mut(), &keys)?;
-                    let Some((host, Ok(port))) = address
-                        .rsplit_once(':')
-                        .map(|(host, port)| (host, port.parse::<u16>()))
-                    else {
-                        return Err(redis::RedisError::from((
-                            redis::ErrorKind::Client,
-                            "a primary's address is not host:port",
-                            address,
-                        )));
-                    };
-                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                        host: host.to_owned(),
-                        port,
-                    });
-                    while cursor != 0 {
-                        let reply = connection.route_command(&scan(cursor), routing.clone())?;
-                        let (next, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
-                        unlink(connection.as_mut(), &keys)?;
-                        cursor = next;
-                    }
-                }
+        let mut page = |connection: &mut dyn ConnectionLike, keys: Vec<Vec<u8>>| {
+            if keys.is_empty() {
                 Ok(())
+            } else {
+                visit(connection, keys)
             }
+        };
+        if !self.is_cluster() {
+            let mut cursor = 0;
+            loop {
+                let (next, keys): (u64, Vec<Vec<u8>>) = scan(cursor).query(self)?;
+                page(self, keys)?;
+                cursor = next;
+                if cursor == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        // The first step on every primary at once; then each primary's own cursor.
+        let first = self.route(
+            &scan(0),
+            RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None)),
+        )?;
+        let Value::Map(per_node) = first else {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "SCAN on every primary did not answer per node",
+            )));
+        };
+        for (address, reply) in per_node {
+            let address: String = redis::from_redis_value(address)?;
+            let (mut cursor, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
+            page(self, keys)?;
+            let Some((host, Ok(port))) = address
+                .rsplit_once(':')
+                .map(|(host, port)| (host, port.parse::<u16>()))
+            else {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "a primary's address is not host:port",
+                    address,
+                )));
+            };
+            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                host: host.to_owned(),
+                port,
+            });
+            while cursor != 0 {
+                let reply = self.route(&scan(cursor), routing.clone())?;
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::from_redis_value(reply)?;
+                page(self, keys)?;
+                cursor = next;
+            }
+        }
+        Ok(())
+    }
+
+    /// `command` sent where `routing` says on a cluster; on one server, to it.
+    fn route(&mut self, command: &Cmd, routing: RoutingInfo) -> RedisResult<Value> {
+        match self {
+            Self::Single(connection) => connection.req_command(command),
+            Self::Cluster(connection) => connection.route_command(command, routing),
         }
     }
 
@@ -324,11 +349,8 @@ impl Conn {
     }
 }
 
-/// `UNLINK`s `keys` (nothing for none); a cluster connection splits the keys by slot.
+/// `UNLINK`s `keys` (a page: never empty); a cluster connection splits them by slot.
 fn unlink(connection: &mut dyn ConnectionLike, keys: &[Vec<u8>]) -> RedisResult<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
     redis::cmd("UNLINK").arg(keys).query::<()>(connection)
 }
 

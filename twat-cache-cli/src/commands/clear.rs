@@ -23,7 +23,7 @@ pub(crate) struct ClearArgs {
     #[arg(long)]
     pub(crate) all: bool,
     /// Clear these caches (or `--all`) on this Redis server instead of under the root:
-    /// their `twat_cache:<name>:*` entries and leases.
+    /// their `twat_cache:<name>:*` entries and leases (the URL forms of `list --redis`).
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
     /// Do not ask for confirmation (needed when stdin is not a terminal).

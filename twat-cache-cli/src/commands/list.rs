@@ -15,7 +15,9 @@ use crate::summary::{CacheSummary, list_caches, render_list};
 /// Arguments of `twat-cache list`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ListArgs {
-    /// List the caches on this Redis server (`twat_cache:*` keys) instead of the root.
+    /// List the caches on this Redis server (`twat_cache:*` keys) instead of the root;
+    /// `redis+cluster://h1:p1,h2:p2` for every primary of a cluster, `rediss://` for TLS
+    /// (a private CA in `TWAT_CACHE_REDIS_CA`).
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
 }

@@ -17,7 +17,8 @@ use crate::targets::resolve_targets;
 pub(crate) struct StatsArgs {
     /// The cache (name or folder name; with `--redis`, the cache name).
     pub(crate) name: String,
-    /// Show the cache NAME on this Redis server (one row per key version).
+    /// Show the cache NAME on this Redis server (one row per key version; the URL forms
+    /// of `list --redis`).
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
 }
