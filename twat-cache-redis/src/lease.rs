@@ -34,7 +34,7 @@ const RELEASE_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
 /// Dropping it releases the lease with a compare-and-delete script (one round trip, so
 /// async callers drop it on a blocking thread), even when the computation panicked; a
 /// lease whose holder died expires on the server after
-/// [`RedisOptions::lease_ttl`](crate::RedisOptions::lease_ttl).
+/// its `ttl` ([`RedisOptions::lease`](crate::RedisOptions::lease)).
 #[must_use = "the lease is released when dropped: hold it while computing and storing"]
 pub struct RedisLease {
     link: Arc<Link>,
