@@ -7,6 +7,9 @@
 //!   every primary), and on a 1-primary cluster (the cluster client's own cost, with one
 //!   server process answering, as for `single`).
 //!
+//! * `redis_tls/raw_get tls vs tcp` (interleaved only) — the `redis` crate's own `GET`
+//!   of the same stored keys over each port: what TLS costs the transport itself.
+//!
 //! 1 000 `u64` ids → 32-byte `String`s, visited in a fixed shuffled order. Each pair is
 //! also measured interleaved (alternating blocks of 100 hits), which is steadier than
 //! two separate criterion runs on a shared machine; both ratios are printed.
@@ -64,22 +67,29 @@ fn hit(cache: &RedisCache, id: u64) -> Option<String> {
     cache.get(&key(black_box(id))).unwrap()
 }
 
+/// The transport alone: a `GET` of the raw key the engine stores `id` under, on a plain
+/// `redis` crate connection (no envelope check, no decoding).
+fn raw_get(connection: &mut redis::Connection, raw_keys: &[String], id: u64) -> Option<Vec<u8>> {
+    let raw_key = &raw_keys[usize::try_from(black_box(id)).unwrap() % raw_keys.len()];
+    redis::cmd("GET").arg(raw_key).query(connection).unwrap()
+}
+
 /// `ours` and `baseline` in alternating blocks of 100 hits, 200 blocks each; prints the
 /// mean times and the median of the per-block ratios (each block pair runs back to back,
 /// so a burst of load from elsewhere on the machine hits both sides of a ratio alike).
-fn interleaved(label: &str, ids: &[u64], baseline: &RedisCache, ours: &RedisCache) {
+fn interleaved(label: &str, ids: &[u64], mut baseline: impl FnMut(u64), mut ours: impl FnMut(u64)) {
     let (mut base_time, mut ours_time) = (Duration::ZERO, Duration::ZERO);
     let mut ratios = Vec::with_capacity(200);
     for round in 0..200 {
         let block = || ids.iter().skip(round % 10 * 100).take(100);
         let start = Instant::now();
         for &id in block() {
-            black_box(hit(baseline, id));
+            baseline(id);
         }
         let base_block = start.elapsed();
         let start = Instant::now();
         for &id in block() {
-            black_box(hit(ours, id));
+            ours(id);
         }
         let ours_block = start.elapsed();
         base_time += base_block;
@@ -95,6 +105,22 @@ fn interleaved(label: &str, ids: &[u64], baseline: &RedisCache, ours: &RedisCach
         ours_time.as_secs_f64() / base_time.as_secs_f64(),
         ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN),
     );
+}
+
+/// The entry keys the engine wrote on `server`, sorted (a fixed set, whatever the order
+/// `SCAN` returns them in).
+fn engine_keys(server: &RedisServer) -> Vec<String> {
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg("twat_cache:bench_deploy:*")
+        .query(&mut server.raw())
+        .unwrap();
+    keys.sort();
+    assert_eq!(
+        keys.len(),
+        usize::try_from(KEYS).unwrap(),
+        "every id stored"
+    );
+    keys
 }
 
 /// One criterion group timing a hit on each of `caches`.
@@ -132,8 +158,35 @@ fn bench_deploy(c: &mut Criterion) {
         RedisOptions::default().tls_ca_pem(TlsFiles::read(&files.ca_cert)),
     );
     fill(&tcp, &ids);
-    interleaved("redis_tls/hit tls vs tcp", &ids, &tcp, &tls);
+    interleaved(
+        "redis_tls/hit tls vs tcp",
+        &ids,
+        |id| drop(black_box(hit(&tcp, id))),
+        |id| drop(black_box(hit(&tls, id))),
+    );
     group(c, "redis_tls/hit", &[("tcp", &tcp), ("tls", &tls)], &ids);
+    // The same comparison for the `redis` crate alone (the raw keys the engine wrote):
+    // what TLS costs the transport itself, whatever the cache does on top.
+    let raw_keys = engine_keys(&server);
+    let mut raw_tcp = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(TlsFiles::read(&files.ca_cert)),
+    };
+    let mut raw_tls =
+        redis::Client::build_with_tls(format!("rediss://127.0.0.1:{tls_port}"), certificates)
+            .unwrap()
+            .get_connection()
+            .unwrap();
+    interleaved(
+        "redis_tls/raw_get tls vs tcp",
+        &ids,
+        |id| drop(black_box(raw_get(&mut raw_tcp, &raw_keys, id))),
+        |id| drop(black_box(raw_get(&mut raw_tls, &raw_keys, id))),
+    );
 
     let Some(cluster) = RedisCluster::start(3) else {
         return;
@@ -150,14 +203,14 @@ fn bench_deploy(c: &mut Criterion) {
     interleaved(
         "redis_cluster/hit cluster vs single",
         &ids,
-        &tcp,
-        &clustered,
+        |id| drop(black_box(hit(&tcp, id))),
+        |id| drop(black_box(hit(&clustered, id))),
     );
     interleaved(
         "redis_cluster/hit cluster_1_primary vs single",
         &ids,
-        &tcp,
-        &one_primary,
+        |id| drop(black_box(hit(&tcp, id))),
+        |id| drop(black_box(hit(&one_primary, id))),
     );
     group(
         c,

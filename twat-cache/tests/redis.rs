@@ -13,78 +13,16 @@
 )]
 
 mod common;
+/// The Redis engine's own test server: a private `redis-server`, killed on drop.
+#[path = "../../twat-cache-redis/tests/common/mod.rs"]
+mod redis_common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{is_child, reported, run_child};
+use redis_common::{RedisServer, free_port, url_for};
 use twat_cache::{CacheConfig, CacheContext, EngineKind, acache, get_stats, ucache};
-
-/// A private server on a free loopback port, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Option<Self> {
-        let found = std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("redis-server"))
-                .find(|candidate| candidate.is_file())
-        });
-        let Some(binary) = found else {
-            assert!(
-                std::env::var("TWAT_CACHE_REQUIRE_REDIS").as_deref() != Ok("1"),
-                "TWAT_CACHE_REQUIRE_REDIS=1 but redis-server is not on PATH"
-            );
-            let _ = std::io::Write::write_all(
-                &mut std::io::stdout().lock(),
-                b"skipped: redis-server not found; install it with `apt-get install redis-server`\n",
-            );
-            return None;
-        };
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
 
@@ -115,11 +53,12 @@ fn a_second_process_hits_what_the_first_stored() {
         );
         return;
     }
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let env = [("TWAT_CACHE_REDIS_URL", server.url.as_str())];
+    let url = server.url();
+    let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
     let first = run_child(
         "a_second_process_hits_what_the_first_stored",
         root.path(),
@@ -152,7 +91,7 @@ fn a_server_that_is_down_still_gives_the_right_answer() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
-    let url = format!("redis://127.0.0.1:{}", free_port());
+    let url = url_for(free_port());
     let out = run_child(
         "a_server_that_is_down_still_gives_the_right_answer",
         root.path(),
@@ -164,14 +103,14 @@ fn a_server_that_is_down_still_gives_the_right_answer() {
 
 #[test]
 fn cache_context_over_redis() {
-    let Some(server) = Server::start() else {
+    let Some(server) = RedisServer::start() else {
         return;
     };
     let cache = CacheContext::new(
         CacheConfig::builder()
             .name("redis_test::context")
             .engine(EngineKind::Redis)
-            .redis_url(server.url.clone())
+            .redis_url(server.url())
             .ttl(Duration::from_secs(60))
             .build()
             .unwrap(),
