@@ -11,7 +11,10 @@
 //!
 //! Run it with `cargo bench -p twat-cache-benches --bench hitratio`; it prints a Markdown
 //! table (hit ratio in percent per cache per workload, then ours(tinylfu) ÷ the best
-//! peer and the gap to Bélády) and writes it to `target/hitratio.md`.
+//! peer and the gap to Bélády) and writes it to `target/hitratio.md`. A first argument
+//! that is not a flag runs only the workloads whose name contains it (`-- "zipf 0.9"`);
+//! `HITRATIO_CACHES=tinylfu,quick,moka` runs only the caches whose name contains one of
+//! those words (then the table is printed but not written: it is not the whole suite).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -237,7 +240,14 @@ fn main() {
         .find(|arg| !arg.starts_with('-') && arg.parse::<f64>().is_err())
         .unwrap_or_default();
     let started = Instant::now();
-    let contenders = contenders();
+    let only = std::env::var("HITRATIO_CACHES").unwrap_or_default();
+    let picked: Vec<&str> = only.split(',').filter(|word| !word.is_empty()).collect();
+    let contenders: Vec<Contender> = contenders()
+        .into_iter()
+        .filter(|contender| {
+            picked.is_empty() || picked.iter().any(|word| contender.name.contains(word))
+        })
+        .collect();
     let mut table = String::new();
     let mut header = String::from("| workload |");
     let mut rule = String::from("|---|");
@@ -283,6 +293,10 @@ fn main() {
          seeds differ per run).\n\n{table}"
     );
     println!("\n{report}");
+    if !picked.is_empty() {
+        println!("(HITRATIO_CACHES is set: a partial table, not written)");
+        return;
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
         std::path::PathBuf::from,
