@@ -108,7 +108,11 @@ pub(crate) fn read_with_suffix(
 }
 
 /// [`read`] of the content file at `path` (where `record`'s integrity puts it).
-pub(crate) fn read_at(path: &Path, record: &IndexRecord, suffix: &[u8]) -> Result<ContentRead, Error> {
+pub(crate) fn read_at(
+    path: &Path,
+    record: &IndexRecord,
+    suffix: &[u8],
+) -> Result<ContentRead, Error> {
     let Some(total) = usize::try_from(record.stored_len)
         .ok()
         .and_then(|len| len.checked_add(suffix.len()))

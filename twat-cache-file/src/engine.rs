@@ -9,18 +9,26 @@
 //!
 //! # Read path (a hit)
 //!
-//! 1. key bytes → digest (BLAKE3 when `secure`, xxh3-128 otherwise) → index file name;
-//! 2. read the index record (≈ 70 bytes; checksummed), drop it if expired, stamp its
-//!    mtime (recency for LRU eviction);
+//! 1. key bytes → digest (BLAKE3 when `secure`, xxh3-128 otherwise);
+//! 2. the record: the one this process remembers for the digest (`memo.rs`; read from
+//!    its file less than a second ago, not expired), else the index file's (≈ 70 bytes;
+//!    checksummed; dropped if expired), then remembered;
 //! 3. read the content file (addressed by cacache's xxh3-128 integrity) into one buffer
-//!    sized from its length, as `std::fs::read` does; check its length against the
-//!    record, its CRC-64 against the record (the `checksum` module says why not
-//!    cacache's re-hash), and the key digest the writer appended;
-//! 4. decompress when the entry is compressed.
+//!    sized from the record — one `read` for values up to 64 KiB — and check its length,
+//!    its CRC-64 (the `checksum` module says why not cacache's re-hash) and the key
+//!    digest the writer appended against the record;
+//! 4. decompress when the entry is compressed;
+//! 5. renew the recency stamp (the index file's mtime, for LRU eviction) when it is
+//!    older than the recency resolution.
 //!
 //! Anything wrong in 2–4 (garbled record, short or long or flipped content, content of
 //! another key, undecodable zstd) removes the entry and counts an error: a miss, never
-//! wrong bytes.
+//! wrong bytes. A remembered record that fails any check is forgotten and the index file
+//! read instead, so the full path does the judging, removing and counting. A hit syscall
+//! count, `strace -c` over 10 000 Python `@fcache` hits of a small value: 10 per hit
+//! before the memo (2 opens, 5 reads, 2 closes, 1 `utimensat`), 3 after (that cache has
+//! no `maxsize`; with one, and the default resolution that stamps every hit, the stamp
+//! adds an open, a `futimens` and a close).
 //!
 //! # Write path
 //!
@@ -37,9 +45,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use twat_cache_core::envelope::Flags;
-use twat_cache_core::{
-    CacheConfig, DecodeError, Digest, DigestAlgorithm, Error, StatsCounter,
-};
+use twat_cache_core::{CacheConfig, DecodeError, Digest, DigestAlgorithm, Error, StatsCounter};
 
 use crate::content::{self, ContentRead};
 use crate::layout::{EntryLocation, Layout, remove_file_if_present};
@@ -49,6 +55,9 @@ use crate::options::FileCacheOptions;
 use crate::record::IndexRecord;
 
 mod accounting;
+
+/// A live entry as read: its record and its decompressed payload.
+pub(crate) type Fetched = (Arc<IndexRecord>, Vec<u8>);
 
 /// The least recency resolution of a cache without `maxsize` (see
 /// `Engine::recency_resolution`).
@@ -163,11 +172,7 @@ impl Engine {
     /// # Errors
     ///
     /// [`Error::Io`] when the files cannot be read.
-    pub(crate) fn fetch(
-        &self,
-        entry: &EntryLocation,
-        raw: bool,
-    ) -> Result<Option<(Arc<IndexRecord>, Vec<u8>)>, Error> {
+    pub(crate) fn fetch(&self, entry: &EntryLocation, raw: bool) -> Result<Option<Fetched>, Error> {
         // Engine I/O spans are at trace level: free unless a subscriber enables it.
         let _span = tracing::trace_span!("twat_cache.file.read", cache = self.name()).entered();
         if let Some(found) = self.fetch_remembered(entry, raw, None) {
@@ -226,7 +231,7 @@ impl Engine {
         entry: &EntryLocation,
         raw: bool,
         max_value_len: Option<u64>,
-    ) -> Option<(Arc<IndexRecord>, Vec<u8>)> {
+    ) -> Option<Fetched> {
         let remembered = self.memo.get(entry.digest())?;
         let record = &remembered.record;
         if record.header.flags.contains(Flags::RAW) != raw

@@ -156,7 +156,10 @@ mod tests {
         let key = Digest::of(b"k", DigestAlgorithm::Xxh3);
         memo.remember(key, record(None), PathBuf::from("c"));
         let remembered = memo.get(&key).unwrap();
-        assert!(!remembered.stamp_due(Duration::from_secs(60)), "stamped when read");
+        assert!(
+            !remembered.stamp_due(Duration::from_secs(60)),
+            "stamped when read"
+        );
         assert!(remembered.stamp_due(Duration::ZERO), "zero: every hit");
     }
 

@@ -31,9 +31,15 @@ fn another_handles_rewrites_removals_and_clears_are_seen_at_once() {
     assert_eq!(reader.get_raw(&"k").unwrap(), None);
     // Typed values and streaming readers go through the same records.
     writer.set(&"t", &"one".to_owned()).unwrap();
-    assert_eq!(reader.get::<_, String>(&"t").unwrap().as_deref(), Some("one"));
+    assert_eq!(
+        reader.get::<_, String>(&"t").unwrap().as_deref(),
+        Some("one")
+    );
     writer.set(&"t", &"two".to_owned()).unwrap();
-    assert_eq!(reader.get::<_, String>(&"t").unwrap().as_deref(), Some("two"));
+    assert_eq!(
+        reader.get::<_, String>(&"t").unwrap().as_deref(),
+        Some("two")
+    );
     writer.set_raw(&"s", b"streamed once").unwrap();
     let read_all = |cache: &twat_cache_file::FileCache| {
         let mut bytes = Vec::new();

@@ -31,9 +31,7 @@ fn handles_sharing_a_folder_keep_one_budget() {
         .collect();
     for round in 0..200_u64 {
         let handle = &handles[(round % 4) as usize];
-        handle
-            .set_raw(&round, &bytes(VALUE, round))
-            .unwrap();
+        handle.set_raw(&round, &bytes(VALUE, round)).unwrap();
         // Each handle's own writes are a quarter of the total: without a shared count
         // every one of them would let the folder run past the budget.
         assert!(
@@ -109,6 +107,9 @@ fn an_unusable_ledger_fails_writes_not_reads() {
     // Back to normal once the folder is.
     std::fs::remove_file(dir.path().join("usage-v1")).unwrap();
     cache.set_raw(&"new", b"counted now").unwrap();
-    assert_eq!(cache.get_raw(&"new").unwrap(), Some(b"counted now".to_vec()));
+    assert_eq!(
+        cache.get_raw(&"new").unwrap(),
+        Some(b"counted now".to_vec())
+    );
     assert_eq!(cache.stats().size, 2);
 }

@@ -126,8 +126,11 @@ fn hammer(processes: u32, seconds: u64) {
     let running = Arc::new(AtomicBool::new(true));
     let largest_sample = Arc::new(AtomicU64::new(0));
     let sampler = {
-        let (running, largest_sample, folder) =
-            (Arc::clone(&running), Arc::clone(&largest_sample), folder.clone());
+        let (running, largest_sample, folder) = (
+            Arc::clone(&running),
+            Arc::clone(&largest_sample),
+            folder.clone(),
+        );
         std::thread::spawn(move || {
             while running.load(Ordering::Relaxed) {
                 let (content, _) = files_under(&folder.join("content-v2"));
