@@ -103,7 +103,7 @@ impl Engine {
         layout.create()?;
         let digest_algorithm = DigestAlgorithm::for_security(config.secure());
         let owner = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
-        let ledger = Ledger::new(&layout, owner);
+        let ledger = Ledger::new(&layout, owner, config.durable());
         Ok(Self {
             ledger,
             memo: RecordMemo::default(),

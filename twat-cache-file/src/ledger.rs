@@ -56,6 +56,8 @@ const RETRIES: usize = 4;
 #[derive(Debug)]
 pub(crate) struct Ledger {
     path: PathBuf,
+    /// Whether writes are fsynced.
+    durable: bool,
     /// The open ledger file (opened on first use, reopened when replaced), behind the
     /// mutex that serializes this process's threads before they take the file lock.
     file: Mutex<Option<File>>,
@@ -73,17 +75,24 @@ pub(crate) struct HeldLedger<'a> {
 }
 
 impl Ledger {
-    /// The ledger of the cache tagged `owner` in `layout`'s folder.
-    pub(crate) fn new(layout: &Layout, owner: u64) -> Self {
+    /// The ledger of the cache tagged `owner` in `layout`'s folder; `durable` fsyncs
+    /// every write of it (as the cache's own files are).
+    pub(crate) fn new(layout: &Layout, owner: u64, durable: bool) -> Self {
         let path = layout
             .root()
             .join(LEDGER_DIR)
             .join(format!("{owner:016x}.usage"));
         Self {
             path,
+            durable,
             file: Mutex::new(None),
             last_known: Mutex::new(None),
         }
+    }
+
+    /// Remembers `usage` as the last known (a count of the folder made without the lock).
+    pub(crate) fn note(&self, usage: Usage) {
+        *self.last_known.lock() = Some(usage);
     }
 
     /// The usage last read or written by this process, if any.
@@ -216,6 +225,13 @@ impl HeldLedger<'_> {
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&bytes))
             .and_then(|()| file.set_len(ENCODED_LEN as u64))
+            .and_then(|()| {
+                if self.ledger.durable {
+                    file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|err| Error::io(path, err))?;
         *self.ledger.last_known.lock() = Some(usage);
         Ok(())
@@ -257,7 +273,7 @@ mod tests {
     fn ledger_in(dir: &Path) -> (Layout, Ledger) {
         let layout = Layout::new(dir.to_path_buf(), true);
         layout.create().unwrap();
-        let ledger = Ledger::new(&layout, 7);
+        let ledger = Ledger::new(&layout, 7, false);
         (layout, ledger)
     }
 
@@ -274,7 +290,7 @@ mod tests {
         drop(held);
         assert_eq!(ledger.peek(), Some(Usage::new(3, 300)));
         // A second handle (another process, as far as the lock is concerned) agrees.
-        let other = Ledger::new(&layout, 7);
+        let other = Ledger::new(&layout, 7, false);
         let (mut held, _) = other.lock(&layout);
         assert_eq!(held.read().unwrap(), Some(Usage::new(3, 300)));
     }

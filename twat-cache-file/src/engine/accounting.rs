@@ -208,8 +208,12 @@ impl Engine {
     pub(crate) fn stats(&self) -> Stats {
         let usage = match self.ledger.peek().or_else(|| self.ledger.last_known()) {
             Some(usage) => usage,
+            // No ledger yet (nothing written since it was introduced): count once.
             None => match self.sweep_scope().count() {
-                Ok(usage) => usage,
+                Ok(usage) => {
+                    self.ledger.note(usage);
+                    usage
+                }
                 Err(err) => {
                     self.counter.error(&self.name, &err);
                     Usage::default()
