@@ -36,7 +36,8 @@ fn file_entry(store: impl FnOnce(&FileCache), compress: bool) -> Vec<u8> {
     store(&cache);
     let record = std::fs::read(&files_under(&dir.path().join("index-v1"))[0]).unwrap();
     let content = std::fs::read(&files_under(&dir.path().join("content-v2"))[0]).unwrap();
-    frame(&[&record, &content])
+    let ledger = std::fs::read(&files_under(&dir.path().join("usage-v1"))[0]).unwrap();
+    frame(&[&record, &content, &ledger])
 }
 
 fn main() {

@@ -1,7 +1,9 @@
-//! The file engine's stored bytes: an index record (`index-v1/…`) and the content file it
-//! points to, both replaced by the fuzzer's bytes under a live `FileCache`, then read
-//! raw, typed and streamed, and inspected. Damage must be a miss (or an I/O error),
-//! never a panic or a hang.
+//! The file engine's stored bytes: an index record (`index-v1/…`), the content file it
+//! points to and the cache's usage ledger (`usage-v1/…`), all replaced by the fuzzer's
+//! bytes under a live `FileCache`, then read raw, typed and streamed, inspected, and the
+//! ledger read for statistics and by a write (which recounts a ledger it cannot read).
+//! Damage must be a miss (or an I/O error), never a panic or a hang. Each read starts
+//! from the index file: a removal makes the cache forget the record it remembered.
 #![no_main]
 
 use std::io::Read as _;
@@ -19,6 +21,7 @@ struct Harness {
     cache: FileCache,
     index_path: PathBuf,
     content_path: PathBuf,
+    ledger_path: PathBuf,
 }
 
 fn harness() -> &'static Harness {
@@ -36,12 +39,14 @@ fn harness() -> &'static Harness {
         cache.set_raw(&"k", b"a real entry").unwrap();
         let index_path = files_under(&folder.join("index-v1")).remove(0);
         let content_path = files_under(&folder.join("content-v2")).remove(0);
+        let ledger_path = files_under(&folder.join("usage-v1")).remove(0);
         Harness {
             _dir: dir,
             folder,
             cache,
             index_path,
             content_path,
+            ledger_path,
         }
     })
 }
@@ -53,28 +58,41 @@ fn put(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Puts the fuzzer's record and content in place, with nothing remembered.
+fn reset(harness: &Harness, record: &[u8], content: &[u8]) {
+    let _ = harness.cache.remove(&"k");
+    put(&harness.index_path, record);
+    put(&harness.content_path, content);
+}
+
 fuzz_target!(|input: &[u8]| {
     let harness = harness();
     let parts = pieces(input);
     let record = parts.first().copied().unwrap_or_default();
     let content = parts.get(1).copied().unwrap_or_default();
-    put(&harness.index_path, record);
+    let ledger = parts.get(2).copied().unwrap_or_default();
+    reset(harness, record, content);
+    let _ = harness.cache.get_raw(&"k");
+    // Again, now from the record remembered by the read above (if it was sound).
     put(&harness.content_path, content);
     let _ = harness.cache.get_raw(&"k");
 
-    put(&harness.index_path, record);
-    put(&harness.content_path, content);
+    reset(harness, record, content);
     let _ = harness.cache.get::<_, Probe>(&"k");
 
-    put(&harness.index_path, record);
-    put(&harness.content_path, content);
+    reset(harness, record, content);
     if let Ok(Some(mut reader)) = harness.cache.get_reader(&"k") {
         let mut sink = Vec::new();
         let _ = reader.read_to_end(&mut sink);
     }
 
-    put(&harness.index_path, record);
-    put(&harness.content_path, content);
+    reset(harness, record, content);
     let _ = inspect::describe_folder(&harness.folder);
     let _ = inspect::scan_entries(&harness.folder, true, |_| inspect::Verdict::Keep);
+
+    put(&harness.ledger_path, ledger);
+    let _ = harness.cache.stats();
+    let _ = harness.cache.set_raw(&"other", b"counted");
+    let _ = harness.cache.remove(&"other");
+    let _ = harness.cache.stats();
 });

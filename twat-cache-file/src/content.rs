@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 use cacache::{Algorithm, Integrity};
 use twat_cache_core::envelope::Flags;
@@ -20,7 +21,7 @@ use crate::record::IndexRecord;
 
 /// Content up to this size is read into a zeroed buffer of the recorded length; larger
 /// content the way `std::fs::read` reads (no zeroing, two metadata calls).
-const SMALL_CONTENT: usize = 64 * 1024;
+pub(crate) const SMALL_CONTENT: usize = 64 * 1024;
 /// Largest single write handed to cacache (whose writer hashes a buffer before writing
 /// it, so a partial write of a huge buffer must never happen).
 pub(crate) const WRITE_CHUNK: usize = 64 * 1024 * 1024;
@@ -103,6 +104,15 @@ pub(crate) fn read_with_suffix(
     record: &IndexRecord,
     suffix: &[u8],
 ) -> Result<ContentRead, Error> {
+    read_at(&layout.content_path(&record.integrity), record, suffix)
+}
+
+/// [`read`] of the content file at `path` (where `record`'s integrity puts it).
+pub(crate) fn read_at(
+    path: &Path,
+    record: &IndexRecord,
+    suffix: &[u8],
+) -> Result<ContentRead, Error> {
     let Some(total) = usize::try_from(record.stored_len)
         .ok()
         .and_then(|len| len.checked_add(suffix.len()))
@@ -112,31 +122,34 @@ pub(crate) fn read_with_suffix(
             record.stored_len
         )));
     };
-    let path = layout.content_path(&record.integrity);
-    let mut file = match File::open(&path) {
+    let mut file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ContentRead::Missing),
-        Err(err) => return Err(Error::io(&path, err)),
+        Err(err) => return Err(Error::io(path, err)),
     };
     let mut buffer = if total <= SMALL_CONTENT {
         // Small values: the record says the length, so skip the metadata calls that
-        // `read_to_end` makes to size its buffer (a third of a 1 KiB hit's syscalls).
-        let mut buffer = vec![0_u8; total];
-        match file.read_exact(&mut buffer) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
-                return Ok(ContentRead::Corrupt(
-                    "content is shorter than recorded (truncated)".to_owned(),
-                ));
+        // `read_to_end` makes to size its buffer, and ask for one byte more than
+        // recorded: a regular file returns fewer bytes than asked only at its end, so
+        // one read usually both fills the buffer and shows that nothing follows.
+        let mut buffer = vec![0_u8; total + 1];
+        let mut filled = 0;
+        loop {
+            match file.read(buffer.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(read) => {
+                    filled += read;
+                    // Short of the probe byte: the end of the file (the checksum below
+                    // judges the bytes; anything beyond them cannot be served).
+                    if filled >= total {
+                        break;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::io(path, err)),
             }
-            Err(err) => return Err(Error::io(&path, err)),
         }
-        let mut probe = [0_u8; 1];
-        if file.read(&mut probe).map_err(|err| Error::io(&path, err))? != 0 {
-            return Ok(ContentRead::Corrupt(
-                "content is longer than recorded".to_owned(),
-            ));
-        }
+        buffer.truncate(filled);
         buffer
     } else {
         // What `std::fs::read` does: one allocation sized from the file's length,
@@ -144,7 +157,7 @@ pub(crate) fn read_with_suffix(
         // file longer than recorded shows without a reallocation.
         let mut buffer = Vec::with_capacity(total.saturating_add(1));
         file.read_to_end(&mut buffer)
-            .map_err(|err| Error::io(&path, err))?;
+            .map_err(|err| Error::io(path, err))?;
         buffer
     };
     if buffer.len() != total {

@@ -7,6 +7,8 @@ mod content;
 mod engine;
 pub mod inspect;
 mod layout;
+mod ledger;
+mod memo;
 mod options;
 mod record;
 mod stream;

@@ -177,15 +177,10 @@ impl IndexRecord {
         Self::decode(&bytes).ok()
     }
 
-    /// Writes the record to `index_path` atomically: a temporary file in `layout`'s
-    /// temporary folder, stamped with the current time (the entry's recency), renamed
-    /// over the old one. With `durable`, the file and its folder are fsynced.
-    pub(crate) fn write_to(
-        &self,
-        layout: &Layout,
-        index_path: &Path,
-        durable: bool,
-    ) -> Result<(), Error> {
+    /// Writes the record to a temporary file in `layout`'s temporary folder, stamped with
+    /// the current time (the entry's recency; fsynced with `durable`), ready to be
+    /// renamed into place by [`StagedRecord::publish`]. Dropping it removes the file.
+    pub(crate) fn stage(&self, layout: &Layout, durable: bool) -> Result<StagedRecord, Error> {
         let bytes = self.encode()?;
         let tmp = layout.tmp_dir();
         let mut temp = match tempfile::Builder::new().prefix("index-").tempfile_in(tmp) {
@@ -209,7 +204,24 @@ impl IndexRecord {
         if durable {
             temp.as_file().sync_all().map_err(file_err)?;
         }
-        let temp = match temp.persist(index_path) {
+        Ok(StagedRecord { temp, durable })
+    }
+}
+
+/// An index record written to a temporary file, not yet in place.
+#[derive(Debug)]
+pub(crate) struct StagedRecord {
+    temp: tempfile::NamedTempFile,
+    durable: bool,
+}
+
+impl StagedRecord {
+    /// Renames the record over `index_path` atomically (a reader in any process sees the
+    /// old record or the new one), creating the index shard folder if needed; with
+    /// `durable`, the folder is fsynced.
+    pub(crate) fn publish(self, layout: &Layout, index_path: &Path) -> Result<(), Error> {
+        let durable = self.durable;
+        let temp = match self.temp.persist(index_path) {
             Ok(_) => None,
             Err(err) if err.error.kind() == io::ErrorKind::NotFound => Some(err.file),
             Err(err) => return Err(Error::io(index_path, err.error)),

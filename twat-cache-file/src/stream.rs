@@ -15,7 +15,7 @@ use twat_cache_core::Error;
 use twat_cache_core::envelope::Flags;
 
 use crate::checksum::Checksum;
-use crate::content::{Content, WRITE_CHUNK, backend};
+use crate::content::{Content, SMALL_CONTENT, WRITE_CHUNK, backend};
 use crate::engine::{Engine, corrupt};
 use crate::layout::EntryLocation;
 use crate::record::IndexRecord;
@@ -197,6 +197,11 @@ pub struct FileReader {
 }
 
 enum Source {
+    /// A small value, read whole and checked when the reader was opened.
+    Buffered {
+        entry: EntryLocation,
+        payload: io::Cursor<Vec<u8>>,
+    },
     Plain(Verifying),
     Zstd(zstd::stream::read::Decoder<'static, BufReader<Verifying>>),
 }
@@ -206,7 +211,7 @@ enum Source {
 struct Verifying {
     engine: Arc<Engine>,
     entry: EntryLocation,
-    record: IndexRecord,
+    record: Arc<IndexRecord>,
     reader: Option<File>,
     checksum: Checksum,
     remaining: u64,
@@ -215,13 +220,14 @@ struct Verifying {
 
 impl fmt::Debug for FileReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verifying = match &self.source {
-            Source::Plain(verifying) => verifying,
-            Source::Zstd(decoder) => decoder.get_ref().get_ref(),
+        let key = match &self.source {
+            Source::Buffered { entry, .. } => entry.hex(),
+            Source::Plain(verifying) => verifying.entry.hex(),
+            Source::Zstd(decoder) => decoder.get_ref().get_ref().entry.hex(),
         };
         f.debug_struct("FileReader")
-            .field("key", &verifying.entry.hex())
-            .field("value_len", &verifying.record.value_len)
+            .field("key", &key)
+            .field("value_len", &self.len())
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +235,16 @@ impl fmt::Debug for FileReader {
 impl FileReader {
     /// Opens the raw entry under `entry`, or `None` when there is no live raw entry.
     pub(crate) fn open(engine: &Arc<Engine>, entry: EntryLocation) -> Result<Option<Self>, Error> {
+        // A small value this process has the record of: read whole now, one open of the
+        // content file and no index file (`memo.rs` says why that is safe).
+        if let Some((_, payload)) =
+            engine.fetch_remembered(&entry, true, Some(SMALL_CONTENT as u64))
+        {
+            let payload = io::Cursor::new(payload);
+            return Ok(Some(Self {
+                source: Source::Buffered { entry, payload },
+            }));
+        }
         let Some(mut record) = engine.read_record(&entry, true)? else {
             return Ok(None);
         };
@@ -286,7 +302,11 @@ impl FileReader {
     /// The value's length in bytes (after decompression), as recorded when it was stored.
     #[must_use]
     pub fn len(&self) -> u64 {
-        self.verifying().record.value_len
+        match &self.source {
+            Source::Buffered { payload, .. } => payload.get_ref().len() as u64,
+            Source::Plain(verifying) => verifying.record.value_len,
+            Source::Zstd(decoder) => decoder.get_ref().get_ref().record.value_len,
+        }
     }
 
     /// Whether the value is empty.
@@ -295,17 +315,12 @@ impl FileReader {
         self.len() == 0
     }
 
-    fn verifying(&self) -> &Verifying {
-        match &self.source {
-            Source::Plain(verifying) => verifying,
-            Source::Zstd(decoder) => decoder.get_ref().get_ref(),
-        }
-    }
-
-    fn verifying_mut(&mut self) -> &mut Verifying {
+    /// The verifying stream under a streaming reader (`None` for a buffered one).
+    fn verifying_mut(&mut self) -> Option<&mut Verifying> {
         match &mut self.source {
-            Source::Plain(verifying) => verifying,
-            Source::Zstd(decoder) => decoder.get_mut().get_mut(),
+            Source::Buffered { .. } => None,
+            Source::Plain(verifying) => Some(verifying),
+            Source::Zstd(decoder) => Some(decoder.get_mut().get_mut()),
         }
     }
 }
@@ -313,14 +328,18 @@ impl FileReader {
 impl Read for FileReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = match &mut self.source {
+            Source::Buffered { payload, .. } => return payload.read(buf),
             Source::Plain(verifying) => verifying.read(buf),
             Source::Zstd(decoder) => decoder.read(buf),
+        };
+        let Some(verifying) = self.verifying_mut() else {
+            return read;
         };
         match read {
             Ok(0) if !buf.is_empty() => {
                 // The decoder may stop at the end of its frame without reading our end:
                 // check the rest (nothing may follow) and the integrity before saying EOF.
-                self.verifying_mut().drain_and_check()?;
+                verifying.drain_and_check()?;
                 Ok(0)
             }
             Ok(read) => Ok(read),
@@ -328,7 +347,7 @@ impl Read for FileReader {
                 // A zstd error over content not yet checked: read the rest to learn
                 // whether the content is damaged (then the entry is removed and that is
                 // the error to report) or the failure was something else.
-                match self.verifying_mut().drain_and_check() {
+                match verifying.drain_and_check() {
                     Err(check) if check.kind() == io::ErrorKind::InvalidData => Err(check),
                     _ => Err(err),
                 }

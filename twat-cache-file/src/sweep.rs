@@ -13,7 +13,7 @@
 //!
 //! This module works on the folder alone, through a [`SweepScope`] (the folder's layout,
 //! the owner tag of the cache's records, the length of its key digests); the engine holds
-//! the sweep lock and folds the [`SweepReport`] into its counters and [`Usage`].
+//! the ledger lock and folds the [`SweepReport`] into its counters and its ledger.
 
 use std::collections::HashSet;
 use std::fs::{self, Metadata};
@@ -113,12 +113,12 @@ impl<'a> SweepScope<'a> {
             }
             Ok(())
         })?;
-        Ok(Usage::scanned(entries, bytes))
+        Ok(Usage::new(entries, bytes))
     }
 
     /// Sweeps the folder (see the module docs): evicts down to 90 % of `maxsize`, removes
     /// orphans older than `orphan_grace` and temporary files older than `temp_grace`.
-    /// The caller holds the cache's sweep lock.
+    /// The caller holds the cache's ledger lock.
     pub(crate) fn sweep(
         &self,
         maxsize: Option<u64>,
@@ -206,7 +206,7 @@ impl<'a> SweepScope<'a> {
     }
 
     /// Removes this cache's entries and their content, then orphans older than
-    /// `orphan_grace`. The caller holds the cache's sweep lock.
+    /// `orphan_grace`. The caller holds the cache's ledger lock.
     pub(crate) fn clear(&self, orphan_grace: Duration) -> Result<(), Error> {
         let mut referenced = HashSet::new();
         self.walk_index(|path, _, record| {
