@@ -1,0 +1,350 @@
+//! The stale memos of plain functions: [`StaleMemoryMemo`] (`#[mcache]`, in-memory
+//! `#[ucache]`) and [`StalePersistentMemo`] (`#[bcache]`, `#[fcache]`, persistent
+//! `#[ucache]`), over one algorithm ([`call`]) and the two tables it reads and writes.
+
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Stats};
+use twat_cache_memory::{CacheOptions, MemoryCache};
+
+use super::super::lease::Claim;
+use super::super::persistent::PersistentEntry;
+use super::super::{memo_cell_impls, observe, resolve_config};
+use super::{Fresh, Refreshed, Stale, now_ms, unwind};
+
+/// Where a stale memo keeps its entries, as the algorithm sees it.
+pub(super) trait Table<V> {
+    /// The cache's rules and refreshes.
+    fn stale(&self) -> &Stale;
+    /// The entry under `key` (fresh or stale), counted as a hit or a miss.
+    fn lookup(&self, key: &KeyBuf) -> Option<Fresh<V>>;
+    /// Stores `fresh` under `key` (a failure is counted) and returns its value.
+    fn store(&self, key: KeyBuf, fresh: Fresh<V>) -> V;
+    /// After a miss: the claim to compute `key` under, or the entry another caller stored
+    /// meanwhile.
+    fn claim_miss(&self, key: &KeyBuf) -> Result<Claim<'_>, Fresh<V>>;
+    /// Counts an absorbed error.
+    fn record_error(&self, error: &Error);
+}
+
+/// One call of a stale memo, as the [module docs](super) describe it.
+pub(super) fn call<V, E>(
+    table: &impl Table<V>,
+    key: Result<KeyBuf, Error>,
+    run: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E> {
+    let key = match key {
+        Ok(key) => key,
+        Err(err) => {
+            table.record_error(&err);
+            return run();
+        }
+    };
+    let stale = table.stale();
+    if let Some(found) = table.lookup(&key) {
+        let now = now_ms();
+        if found.is_fresh(now) {
+            return Ok(found.value);
+        }
+        let Some(refresh) = stale
+            .refreshes
+            .try_claim(key.as_bytes(), found.until_ms, now)
+        else {
+            return Ok(stale.serve(found));
+        };
+        let run = || observe::miss(&stale.name, run);
+        let outcome = if stale.if_error {
+            unwind::catching(run)
+        } else {
+            Ok(run())
+        };
+        return match Refreshed::from_outcome(outcome, stale.if_error) {
+            Refreshed::Value(value) => {
+                let value = table.store(key, stale.fresh(value));
+                refresh.stored(stale.forget_after(found.until_ms));
+                Ok(value)
+            }
+            Refreshed::Failed(err) => Err(err),
+            Refreshed::ServeStale(failure) => Ok(stale.serve_after_failure(found, failure)),
+        };
+    }
+    let _claim = match table.claim_miss(&key) {
+        Ok(claim) => claim,
+        Err(found) => return Ok(found.value),
+    };
+    let value = observe::miss(&stale.name, run)?;
+    Ok(table.store(key, stale.fresh(value)))
+}
+
+/// The in-memory table: typed values in a [`MemoryCache`], keyed by the encoded
+/// arguments, plus this process's flights for misses.
+pub(super) struct MemoryTable<V> {
+    pub(super) cache: MemoryCache<KeyBuf, Fresh<V>>,
+    pub(super) flights: super::super::flight::Flights,
+    pub(super) stale: Stale,
+}
+
+impl<V: Clone + Send + Sync + 'static> MemoryTable<V> {
+    /// Builds the table `make` configures and registers it.
+    pub(super) fn open(
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        fallback_name: &str,
+        weigher: Option<fn(&KeyBuf, &V) -> u32>,
+    ) -> Arc<Self> {
+        let config = resolve_config(make, fallback_name);
+        let name = config.name().unwrap_or(fallback_name).to_owned();
+        let options = match weigher {
+            Some(weigher) => CacheOptions::new()
+                .weigher(move |key: &KeyBuf, fresh: &Fresh<V>| weigher(key, &fresh.value)),
+            None => CacheOptions::new(),
+        };
+        let engine_config = Stale::engine_config(&config)
+            .into_builder()
+            .name(name.clone())
+            .build()
+            .unwrap_or_else(|_| Stale::engine_config(&config));
+        let table = Arc::new(Self {
+            cache: MemoryCache::with_options(&engine_config, options),
+            flights: super::super::flight::Flights::default(),
+            stale: Stale::new(&config, &name),
+        });
+        let managed: Arc<dyn ManagedCache> = table.clone();
+        twat_cache_core::registry::register(&managed);
+        table
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> Table<V> for MemoryTable<V> {
+    fn stale(&self) -> &Stale {
+        &self.stale
+    }
+
+    fn lookup(&self, key: &KeyBuf) -> Option<Fresh<V>> {
+        self.cache.get(key)
+    }
+
+    fn store(&self, key: KeyBuf, fresh: Fresh<V>) -> V {
+        let value = fresh.value.clone();
+        self.cache.insert(key, fresh);
+        value
+    }
+
+    fn claim_miss(&self, key: &KeyBuf) -> Result<Claim<'_>, Fresh<V>> {
+        super::super::lease::claim(
+            &self.flights,
+            key.as_bytes(),
+            None,
+            || self.cache.get(key),
+            |_| {},
+        )
+    }
+
+    fn record_error(&self, error: &Error) {
+        self.stale.counters.error(&self.stale.name, error);
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> ManagedCache for MemoryTable<V> {
+    fn name(&self) -> &str {
+        &self.stale.name
+    }
+
+    fn stats(&self) -> Stats {
+        self.stale.add_to(self.cache.stats())
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        self.stale.counters.reset();
+        self.cache.clear();
+        Ok(())
+    }
+}
+
+/// The persistent table: [`Fresh<V>`] entries through a [`PersistentEntry`] (its key
+/// space, flights and leases), registered as itself so that its stats carry the stale
+/// hits.
+pub(super) struct PersistentTable<V> {
+    pub(super) entry: PersistentEntry,
+    pub(super) stale: Stale,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V: Serialize + DeserializeOwned + Send + 'static> PersistentTable<V> {
+    /// Opens the store `make` configures (keeping entries for `ttl + stale`) and
+    /// registers the table.
+    pub(super) fn open(
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        fallback_name: &str,
+    ) -> Arc<Self> {
+        let config = resolve_config(make, fallback_name);
+        let name = config.name().unwrap_or(fallback_name).to_owned();
+        let entry =
+            PersistentEntry::open_unregistered::<Fresh<V>>(&Stale::engine_config(&config), &name);
+        let table = Arc::new(Self {
+            stale: Stale::new(&config, entry.name()),
+            entry,
+            _value: PhantomData,
+        });
+        let managed: Arc<dyn ManagedCache> = table.clone();
+        twat_cache_core::registry::register(&managed);
+        table
+    }
+}
+
+impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> for PersistentTable<V> {
+    fn stale(&self) -> &Stale {
+        &self.stale
+    }
+
+    fn lookup(&self, key: &KeyBuf) -> Option<Fresh<V>> {
+        self.entry.lookup(key.as_bytes())
+    }
+
+    fn store(&self, key: KeyBuf, fresh: Fresh<V>) -> V {
+        self.entry.store_value(key.as_bytes(), &fresh);
+        fresh.value
+    }
+
+    fn claim_miss(&self, key: &KeyBuf) -> Result<Claim<'_>, Fresh<V>> {
+        self.entry.claim(key.as_bytes())
+    }
+
+    fn record_error(&self, error: &Error) {
+        self.entry.store().record_error(error);
+    }
+}
+
+impl<V: Send + 'static> ManagedCache for PersistentTable<V> {
+    fn name(&self) -> &str {
+        self.entry.name()
+    }
+
+    fn stats(&self) -> Stats {
+        self.stale
+            .add_to(ManagedCache::stats(&**self.entry.store()))
+    }
+
+    fn clear(&self) -> Result<(), Error> {
+        self.stale.counters.reset();
+        ManagedCache::clear(&**self.entry.store())
+    }
+}
+
+/// The cache of one memoized function with a `stale` window, in memory, as a `static`
+/// in its wrapper.
+pub struct StaleMemoryMemo<V> {
+    cell: OnceLock<Arc<MemoryTable<V>>>,
+    weigher: Option<fn(&KeyBuf, &V) -> u32>,
+}
+
+memo_cell_impls!(StaleMemoryMemo);
+
+impl<V> StaleMemoryMemo<V> {
+    /// An empty cell; the cache is built on the first call.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+            weigher: None,
+        }
+    }
+
+    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
+    /// weighing `weigher(&key, &value)`.
+    #[must_use]
+    pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
+        Self {
+            cell: OnceLock::new(),
+            weigher: Some(weigher),
+        }
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> StaleMemoryMemo<V> {
+    fn table(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &MemoryTable<V> {
+        self.cell
+            .get_or_init(|| MemoryTable::open(make, "twat_cache::mcache", self.weigher))
+    }
+
+    /// One call of a function whose whole return value is cached.
+    pub fn call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> V,
+    ) -> V {
+        match self.try_call::<Infallible>(make, key, || Ok(run())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
+    /// (or, refreshing under `stale_if_error`, replaced by the old value) and not cached.
+    pub fn try_call<E>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        let Some(key) = key else { return run() };
+        call(self.table(make), key, run)
+    }
+}
+
+/// The cache of one persistently memoized function with a `stale` window, as a
+/// `static` in its wrapper.
+pub struct StalePersistentMemo<V> {
+    cell: OnceLock<Arc<PersistentTable<V>>>,
+}
+
+memo_cell_impls!(StalePersistentMemo);
+
+impl<V> StalePersistentMemo<V> {
+    /// An empty cell; the store opens on the first call.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            cell: OnceLock::new(),
+        }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned + Send + 'static> StalePersistentMemo<V> {
+    fn table(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+    ) -> &PersistentTable<V> {
+        self.cell
+            .get_or_init(|| PersistentTable::open(make, "twat_cache::bcache"))
+    }
+
+    /// One call of a function whose whole return value is cached.
+    pub fn call(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> V,
+    ) -> V {
+        match self.try_call::<Infallible>(make, key, || Ok(run())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
+    /// (or, refreshing under `stale_if_error`, replaced by the old value) and not cached.
+    pub fn try_call<E>(
+        &self,
+        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+        key: Option<Result<KeyBuf, Error>>,
+        run: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        let Some(key) = key else { return run() };
+        call(self.table(make), key, run)
+    }
+}
