@@ -11,17 +11,19 @@
 //! the map has doubled since the last sweep, so it holds about the keys refreshed within
 //! one stale window.
 //!
-//! A plain `Mutex<HashMap>`: only callers that found a stale entry touch it, for a few
-//! instructions each; the hit path of fresh entries never does.
+//! A `RwLock<HashMap>`: only callers that found a stale entry touch it, and those that
+//! are refused (all but the refresher, the common case during a refresh) only read it,
+//! sharing the lock — a mutex here made stale callers queue behind each other
+//! (`benches/benches/stale.rs`). The hit path of fresh entries never touches it.
 
 use std::collections::HashMap;
 
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 /// The refreshes of one cache.
 #[derive(Default)]
 pub(super) struct Refreshes {
-    marks: Mutex<Marks>,
+    marks: RwLock<Marks>,
 }
 
 #[derive(Default)]
@@ -53,14 +55,12 @@ impl Refreshes {
         generation: u64,
         now_ms: u64,
     ) -> Option<Refresh<'_>> {
-        let mut marks = self.marks.lock();
-        match marks.by_key.get(key) {
-            Some(Mark::Running) => return None,
-            Some(Mark::Done {
-                generation: refreshed,
-                ..
-            }) if generation <= *refreshed => return None,
-            _ => {}
+        if self.marks.read().refuses(key, generation) {
+            return None;
+        }
+        let mut marks = self.marks.write();
+        if marks.refuses(key, generation) {
+            return None;
         }
         if marks.by_key.len() >= marks.sweep_at.max(MIN_SWEEP) {
             marks.by_key.retain(|_, mark| match mark {
@@ -81,7 +81,21 @@ impl Refreshes {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.marks.lock().by_key.len()
+        self.marks.read().by_key.len()
+    }
+}
+
+impl Marks {
+    /// Whether `key`'s entry of `generation` is being refreshed, or was already.
+    fn refuses(&self, key: &[u8], generation: u64) -> bool {
+        match self.by_key.get(key) {
+            Some(Mark::Running) => true,
+            Some(Mark::Done {
+                generation: refreshed,
+                ..
+            }) => generation <= *refreshed,
+            None => false,
+        }
     }
 }
 
@@ -105,7 +119,7 @@ impl Refresh<'_> {
         };
         self.refreshes
             .marks
-            .lock()
+            .write()
             .by_key
             .insert(std::mem::take(&mut self.key), mark);
     }
@@ -114,7 +128,7 @@ impl Refresh<'_> {
 impl Drop for Refresh<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.refreshes.marks.lock().by_key.remove(&self.key);
+            self.refreshes.marks.write().by_key.remove(&self.key);
         }
     }
 }
