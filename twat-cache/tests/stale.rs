@@ -320,6 +320,7 @@ macro_rules! sync_suite {
 }
 
 sync_suite!(mcache_suite, mcache, {} {} {} {} {} {});
+sync_suite!(ucache_suite, ucache, {} {} {} {} {} {});
 sync_suite!(bcache_suite, bcache,
     { , folder = "plain" } { , folder = "once" } { , folder = "err" }
     { , folder = "panics" } { , folder = "strict" } { , folder = "short" });
@@ -340,6 +341,31 @@ fn in_child(test: &str, body: impl FnOnce()) {
 #[test]
 fn mcache_serves_stale_while_one_caller_refreshes() {
     mcache_suite::all();
+}
+
+#[test]
+fn ucache_serves_stale_while_one_caller_refreshes() {
+    ucache_suite::all();
+}
+
+static WEIGHED: Control = Control::new();
+
+/// A cache bounded by bytes keeps its bound with a `stale` window (entries weigh their
+/// key and value, not the freshness stamp).
+#[twat_cache::mcache(maxsize = "1 MiB", ttl = 0.3, stale = "1h", name = "stale::weighed")]
+fn weighed(x: u32) -> String {
+    WEIGHED.run(x).to_string()
+}
+
+#[test]
+fn a_weighed_cache_serves_stale_too() {
+    assert_eq!(weighed(7), "107");
+    past(TTL);
+    assert_eq!(weighed(7), "207");
+    assert_eq!(weighed(7), "207");
+    let stats = get_stats(Some("stale::weighed")).unwrap();
+    assert_eq!(stats.size, 1);
+    assert!(stats.weight > 3 && stats.weight <= 1024 * 1024, "{stats:?}");
 }
 
 #[test]
