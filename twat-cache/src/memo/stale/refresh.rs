@@ -6,7 +6,9 @@
 //! stops a second refresh of the same expiry: a caller that read the stale entry just
 //! before the refresh was stored, and asks to refresh it just after, finds that this
 //! generation was refreshed already (and serves what it read). A refresh that fails
-//! removes its mark, so a later caller may try again. `Done` marks are forgotten once
+//! removes its mark, so a later caller may try again. A refresh whose value could not be
+//! stored (a store error, counted) still marks its generation done: the old value keeps
+//! being served until its window ends, rather than every stale call re-running the body. `Done` marks are forgotten once
 //! their generation's stale window is over (nobody serves it any more), swept whenever
 //! the map has doubled since the last sweep, so it holds about the keys refreshed within
 //! one stale window.
