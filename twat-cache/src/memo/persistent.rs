@@ -186,7 +186,7 @@ impl PersistentEntry {
     /// misses `arguments` at once wait for one computation (the engine reads, leases,
     /// polls and stores; here only the value's encoding is decided). Server down: the
     /// body runs, as for any engine failure.
-    fn call_with_redis_lease<V, E>(
+    pub(super) fn call_with_redis_lease<V, E>(
         &self,
         redis: &Redis,
         arguments: &[u8],

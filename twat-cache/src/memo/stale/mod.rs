@@ -34,9 +34,11 @@
 //! do none of this: the macro picks these types only when `stale` is given, so the hit
 //! path of every other cache is exactly what it was. The stale memos key memory caches
 //! by the encoded arguments ([`KeyBuf`](twat_cache_core::KeyBuf)) like the persistent
-//! ones, so one algorithm ([`sync`], [`asynchronous`]) serves all of them; with the
-//! Redis engine, a stale cache's misses are single-flight per process (the engine's
-//! cross-machine lease is not taken).
+//! ones, so one algorithm ([`sync`], [`asynchronous`]) serves all of them. Over the
+//! Redis engine a plain function's misses take the engine's lease, as without `stale`
+//! (machines that miss one key at once compute it once); an `async fn`'s misses are
+//! single-flight per process, as for `#[acache(engine = "redis")]` without `stale`. A
+//! stale entry is refreshed at most once per process.
 //!
 //! [`CacheConfig::retention`]: twat_cache_core::CacheConfig::retention
 //! [`Namespace::typed`]: twat_cache_core::Namespace::typed

@@ -29,6 +29,16 @@ pub(super) trait Table<V> {
     fn claim_miss(&self, key: &KeyBuf) -> Result<Claim<'_>, Fresh<V>>;
     /// Counts an absorbed error.
     fn record_error(&self, error: &Error);
+    /// The whole miss, over a store that coordinates misses across machines itself (the
+    /// Redis engine's lease): `Ok` with the call's result, or `Err(run)` handing the body
+    /// back when the store has no such lease.
+    fn leased_miss<E, F: FnOnce() -> Result<V, E>>(
+        &self,
+        _key: &KeyBuf,
+        run: F,
+    ) -> Result<Result<V, E>, F> {
+        Err(run)
+    }
 }
 
 /// One call of a stale memo, as the [module docs](super) describe it.
@@ -72,6 +82,10 @@ pub(super) fn call<V, E>(
             Refreshed::ServeStale(failure) => Ok(stale.serve_after_failure(found, failure)),
         };
     }
+    let run = match table.leased_miss(&key, run) {
+        Ok(result) => return result,
+        Err(run) => run,
+    };
     let _claim = match table.claim_miss(&key) {
         Ok(claim) => claim,
         Err(found) => return Ok(found.value),
@@ -215,6 +229,21 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> for PersistentTa
 
     fn record_error(&self, error: &Error) {
         self.entry.store().record_error(error);
+    }
+
+    fn leased_miss<E, F: FnOnce() -> Result<V, E>>(
+        &self,
+        key: &KeyBuf,
+        run: F,
+    ) -> Result<Result<V, E>, F> {
+        let Some(redis) = self.entry.store().as_redis() else {
+            return Err(run);
+        };
+        let run = || run().map(|value| self.stale.fresh(value));
+        let fresh = self
+            .entry
+            .call_with_redis_lease::<Fresh<V>, E>(redis, key.as_bytes(), run);
+        Ok(fresh.map(|fresh| fresh.value))
     }
 }
 
