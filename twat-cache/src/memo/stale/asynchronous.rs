@@ -1,28 +1,26 @@
-//! The stale memos of `async fn`s: [`StaleAsyncMemo`] (`#[acache]`, async `#[ucache]`)
-//! and [`StaleAsyncPersistentMemo`] (`#[acache(folder = …)]`), over the same tables as
-//! the plain functions' ([`super::sync`]), with waits that await instead of blocking:
-//! the refreshing task is the one that recomputes; every other task gets the old value
+//! A call of an `async fn` with a `stale` window ([`call`]), over the same tables as the
+//! plain functions' ([`super::sync`]), with waits that await instead of blocking: the
+//! refreshing task is the one that recomputes; every other task gets the old value
 //! without awaiting anything.
 //!
 //! Persistent lookups and stores are blocking I/O, so they run on the `blocking` crate's
 //! pool, as in [`AsyncPersistentMemo`](super::super::AsyncPersistentMemo).
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
+use twat_cache_core::{Error, KeyBuf};
 
 use super::super::flight::Role;
 use super::super::lease::{Claim, Turn};
-use super::super::{memo_cell_impls, observe};
+use super::super::observe;
 use super::sync::{MemoryTable, PersistentTable, Table};
 use super::{Fresh, Refreshed, Stale, now_ms, unwind};
 
 /// A table whose lookups and stores may have to leave the executor's threads.
-trait AsyncTable<V: Send + 'static>: Table<V> + Send + Sync + 'static {
+pub(super) trait AsyncTable<V: Send + 'static>: Table<V> + Send + Sync + 'static {
     /// [`Table::lookup`], awaited.
     fn lookup_async(table: &Arc<Self>, key: &KeyBuf) -> impl Future<Output = Option<Fresh<V>>>;
     /// [`Table::store`], awaited.
@@ -67,7 +65,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for Persist
 }
 
 /// The flights of a table (memory and persistent tables each have theirs).
-trait HasFlights {
+pub(super) trait HasFlights {
     fn flights(&self) -> &super::super::flight::Flights;
 }
 
@@ -84,7 +82,7 @@ impl<V> HasFlights for PersistentTable<V> {
 }
 
 /// One call of a stale async memo: [`super::sync::call`] with awaits.
-async fn call<V, E, T>(
+pub(super) async fn call<V, E, T>(
     table: &Arc<T>,
     key: Result<KeyBuf, Error>,
     run: impl Future<Output = Result<V, E>>,
@@ -145,129 +143,4 @@ where
     let _claim = Claim::new(lease, lead);
     let value = observe::miss_async(&stale.name, run).await?;
     Ok(T::store_async(table, key, stale.fresh(value)).await)
-}
-
-/// The cache of one memoized `async fn` with a `stale` window, in memory, as a `static`
-/// in its wrapper.
-pub struct StaleAsyncMemo<V> {
-    cell: OnceLock<Arc<MemoryTable<V>>>,
-    weigher: Option<fn(&KeyBuf, &V) -> u32>,
-}
-
-memo_cell_impls!(StaleAsyncMemo);
-
-impl<V> StaleAsyncMemo<V> {
-    /// An empty cell; the cache is built on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: None,
-        }
-    }
-
-    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
-    /// weighing `weigher(&key, &value)`.
-    #[must_use]
-    pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: Some(weigher),
-        }
-    }
-}
-
-impl<V: Clone + Send + Sync + 'static> StaleAsyncMemo<V> {
-    fn table(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> Arc<MemoryTable<V>> {
-        Arc::clone(
-            self.cell
-                .get_or_init(|| MemoryTable::open(make, "twat_cache::acache", self.weigher)),
-        )
-    }
-
-    /// One call of an `async fn` whose whole output is cached.
-    pub async fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl Future<Output = V>,
-    ) -> V {
-        let run = async move { Ok::<V, Infallible>(run.await) };
-        match self.try_call(make, key, run).await {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// One call of an `async fn` returning `Result`: `Ok` cached; an `Err` returned (or,
-    /// refreshing under `stale_if_error`, replaced by the old value) and not cached. The
-    /// tasks waiting on a failed miss each compute in turn, as persistent caches do.
-    pub async fn try_call<E>(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl Future<Output = Result<V, E>>,
-    ) -> Result<V, E> {
-        let Some(key) = key else { return run.await };
-        call(&self.table(make), key, run).await
-    }
-}
-
-/// The cache of one persistently memoized `async fn` with a `stale` window, as a
-/// `static` in its wrapper.
-pub struct StaleAsyncPersistentMemo<V> {
-    cell: OnceLock<Arc<PersistentTable<V>>>,
-}
-
-memo_cell_impls!(StaleAsyncPersistentMemo);
-
-impl<V> StaleAsyncPersistentMemo<V> {
-    /// An empty cell; the store opens on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-        }
-    }
-}
-
-impl<V: Serialize + DeserializeOwned + Send + 'static> StaleAsyncPersistentMemo<V> {
-    fn table(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> Arc<PersistentTable<V>> {
-        Arc::clone(
-            self.cell
-                .get_or_init(|| PersistentTable::open(make, "twat_cache::acache")),
-        )
-    }
-
-    /// One call of an `async fn` whose whole output is cached.
-    pub async fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl Future<Output = V>,
-    ) -> V {
-        let run = async move { Ok::<V, Infallible>(run.await) };
-        match self.try_call(make, key, run).await {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// One call of an `async fn` returning `Result`: `Ok` cached; an `Err` returned (or,
-    /// refreshing under `stale_if_error`, replaced by the old value) and not cached.
-    pub async fn try_call<E>(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl Future<Output = Result<V, E>>,
-    ) -> Result<V, E> {
-        let Some(key) = key else { return run.await };
-        call(&self.table(make), key, run).await
-    }
 }

@@ -44,12 +44,12 @@
 //! [`Namespace::typed`]: twat_cache_core::Namespace::typed
 
 mod asynchronous;
+mod memos;
 mod refresh;
 mod sync;
 mod unwind;
 
-pub use asynchronous::{StaleAsyncMemo, StaleAsyncPersistentMemo};
-pub use sync::{StaleMemoryMemo, StalePersistentMemo};
+pub use memos::{StaleAsyncMemo, StaleAsyncPersistentMemo, StaleMemoryMemo, StalePersistentMemo};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,10 +1,9 @@
-//! The stale memos of plain functions: [`StaleMemoryMemo`] (`#[mcache]`, in-memory
-//! `#[ucache]`) and [`StalePersistentMemo`] (`#[bcache]`, `#[fcache]`, persistent
-//! `#[ucache]`), over one algorithm ([`call`]) and the two tables it reads and writes.
+//! A call of a plain function with a `stale` window ([`call`]), and the two tables it
+//! reads and writes: [`MemoryTable`] (typed values in memory) and [`PersistentTable`]
+//! (encoded values in a persistent engine).
 
-use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,7 +12,7 @@ use twat_cache_memory::{CacheOptions, MemoryCache};
 
 use super::super::lease::Claim;
 use super::super::persistent::PersistentEntry;
-use super::super::{memo_cell_impls, observe, resolve_config};
+use super::super::{observe, resolve_config};
 use super::{Fresh, Refreshed, Stale, now_ms, unwind};
 
 /// Where a stale memo keeps its entries, as the algorithm sees it.
@@ -260,120 +259,5 @@ impl<V: Send + 'static> ManagedCache for PersistentTable<V> {
     fn clear(&self) -> Result<(), Error> {
         self.stale.counters.reset();
         ManagedCache::clear(&**self.entry.store())
-    }
-}
-
-/// The cache of one memoized function with a `stale` window, in memory, as a `static`
-/// in its wrapper.
-pub struct StaleMemoryMemo<V> {
-    cell: OnceLock<Arc<MemoryTable<V>>>,
-    weigher: Option<fn(&KeyBuf, &V) -> u32>,
-}
-
-memo_cell_impls!(StaleMemoryMemo);
-
-impl<V> StaleMemoryMemo<V> {
-    /// An empty cell; the cache is built on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: None,
-        }
-    }
-
-    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
-    /// weighing `weigher(&key, &value)`.
-    #[must_use]
-    pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: Some(weigher),
-        }
-    }
-}
-
-impl<V: Clone + Send + Sync + 'static> StaleMemoryMemo<V> {
-    fn table(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &MemoryTable<V> {
-        self.cell
-            .get_or_init(|| MemoryTable::open(make, "twat_cache::mcache", self.weigher))
-    }
-
-    /// One call of a function whose whole return value is cached.
-    pub fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl FnOnce() -> V,
-    ) -> V {
-        match self.try_call::<Infallible>(make, key, || Ok(run())) {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
-    /// (or, refreshing under `stale_if_error`, replaced by the old value) and not cached.
-    pub fn try_call<E>(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, E> {
-        let Some(key) = key else { return run() };
-        call(self.table(make), key, run)
-    }
-}
-
-/// The cache of one persistently memoized function with a `stale` window, as a
-/// `static` in its wrapper.
-pub struct StalePersistentMemo<V> {
-    cell: OnceLock<Arc<PersistentTable<V>>>,
-}
-
-memo_cell_impls!(StalePersistentMemo);
-
-impl<V> StalePersistentMemo<V> {
-    /// An empty cell; the store opens on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-        }
-    }
-}
-
-impl<V: Serialize + DeserializeOwned + Send + 'static> StalePersistentMemo<V> {
-    fn table(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> &PersistentTable<V> {
-        self.cell
-            .get_or_init(|| PersistentTable::open(make, "twat_cache::bcache"))
-    }
-
-    /// One call of a function whose whole return value is cached.
-    pub fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl FnOnce() -> V,
-    ) -> V {
-        match self.try_call::<Infallible>(make, key, || Ok(run())) {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
-    /// (or, refreshing under `stale_if_error`, replaced by the old value) and not cached.
-    pub fn try_call<E>(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, E> {
-        let Some(key) = key else { return run() };
-        call(self.table(make), key, run)
     }
 }
