@@ -85,17 +85,6 @@ pub(crate) struct Claim<'a> {
     _lead: Option<LeadGuard<'a>>,
 }
 
-impl<'a> Claim<'a> {
-    /// A claim made of what a caller holds: the lease across processes, and its lead of
-    /// the flight in this process (each when it has one).
-    pub(super) const fn new(lease: Option<HeldLease>, lead: Option<LeadGuard<'a>>) -> Self {
-        Self {
-            _lease: lease,
-            _lead: lead,
-        }
-    }
-}
-
 /// After a miss: `Ok` with the claim to compute under, or `Err` with the value another
 /// caller (thread or process) stored meanwhile.
 ///

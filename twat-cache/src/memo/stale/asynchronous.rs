@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use twat_cache_core::{Error, KeyBuf};
 
 use super::super::flight::Role;
-use super::super::lease::{Claim, Turn};
+use super::super::lease::{Held, Turn};
 use super::super::observe;
 use super::sync::{MemoryTable, PersistentTable, Table};
 use super::{Fresh, Refreshed, Stale, now_ms, unwind};
@@ -26,8 +26,8 @@ pub(super) trait AsyncTable<V: Send + 'static>: Table<V> + Send + Sync + 'static
     /// [`Table::store`], awaited.
     fn store_async(table: &Arc<Self>, key: KeyBuf, fresh: Fresh<V>) -> impl Future<Output = V>;
     /// After this task leads the key's flight in the process: the lease across
-    /// processes, where the table has them.
-    fn lease_turn(table: &Arc<Self>, key: &KeyBuf) -> impl Future<Output = Turn<Fresh<V>>>;
+    /// processes (and, over Redis, machines), where the table has them.
+    fn lease_turn(table: &Arc<Self>, key: &KeyBuf) -> impl Future<Output = Turn<Fresh<V>, Held>>;
 }
 
 impl<V: Clone + Send + Sync + 'static> AsyncTable<V> for MemoryTable<V> {
@@ -39,7 +39,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncTable<V> for MemoryTable<V> {
         table.store(key, fresh)
     }
 
-    async fn lease_turn(_: &Arc<Self>, _: &KeyBuf) -> Turn<Fresh<V>> {
+    async fn lease_turn(_: &Arc<Self>, _: &KeyBuf) -> Turn<Fresh<V>, Held> {
         Turn::Alone
     }
 }
@@ -55,7 +55,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for Persist
         blocking::unblock(move || table.store(key, fresh)).await
     }
 
-    async fn lease_turn(table: &Arc<Self>, key: &KeyBuf) -> Turn<Fresh<V>> {
+    async fn lease_turn(table: &Arc<Self>, key: &KeyBuf) -> Turn<Fresh<V>, Held> {
         if !table.entry.has_leases() {
             return Turn::Alone;
         }
@@ -139,8 +139,16 @@ where
         Turn::Lead(held) => Some(held),
         Turn::Alone => None,
     };
-    // Released (lease first, then the flight's waiters) only after the value is stored.
-    let _claim = Claim::new(lease, lead);
-    let value = observe::miss_async(&stale.name, run).await?;
-    Ok(T::store_async(table, key, stale.fresh(value)).await)
+    let outcome = observe::miss_async(&stale.name, run).await;
+    let result = match outcome {
+        Ok(value) => Ok(T::store_async(table, key, stale.fresh(value)).await),
+        Err(err) => Err(err),
+    };
+    // Released after the value is stored, the lease first (a Redis lease's release is a
+    // round trip: not on the executor's thread), then the flight's waiters.
+    if let Some(lease) = lease {
+        blocking::unblock(move || drop(lease)).await;
+    }
+    drop(lead);
+    result
 }

@@ -34,11 +34,10 @@
 //! do none of this: the macro picks these types only when `stale` is given, so the hit
 //! path of every other cache is exactly what it was. The stale memos key memory caches
 //! by the encoded arguments ([`KeyBuf`](twat_cache_core::KeyBuf)) like the persistent
-//! ones, so one algorithm ([`sync`], [`asynchronous`]) serves all of them. Over the
-//! Redis engine a plain function's misses take the engine's lease, as without `stale`
-//! (machines that miss one key at once compute it once); an `async fn`'s misses are
-//! single-flight per process, as for `#[acache(engine = "redis")]` without `stale`. A
-//! stale entry is refreshed at most once per process.
+//! ones, so one algorithm ([`sync`], [`asynchronous`]) serves all of them. Misses take
+//! the same leases as without `stale` (a file-engine folder's, the Redis engine's), so
+//! processes and machines that miss one key at once compute it once; a stale entry is
+//! refreshed at most once per process.
 //!
 //! [`CacheConfig::retention`]: twat_cache_core::CacheConfig::retention
 //! [`Namespace::typed`]: twat_cache_core::Namespace::typed
