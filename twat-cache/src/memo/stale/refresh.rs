@@ -13,19 +13,47 @@
 //! the map has doubled since the last sweep, so it holds about the keys refreshed within
 //! one stale window.
 //!
-//! A `RwLock<HashMap>`: only callers that found a stale entry touch it, and those that
-//! are refused (all but the refresher, the common case during a refresh) only read it,
-//! sharing the lock — a mutex here made stale callers queue behind each other
-//! (`benches/benches/stale.rs`). The hit path of fresh entries never touches it.
+//! The marks are a `RwLock<HashMap>`, touched only by callers that found a stale entry;
+//! the hit path of fresh entries never does. In front of it, a few atomic *hints*: a
+//! claim writes a 64-bit tag of (key, generation) into the key's hint slot, and a caller
+//! whose tag is there is refused with one atomic load — during a refresh that is every
+//! caller but the refresher, so they neither hash the key for the map nor write to a
+//! lock word shared by all of them (which made their p99 grow with the thread count;
+//! `benches/benches/stale.rs`). A hint only ever refuses a (key, generation) that was
+//! claimed: a missing or overwritten hint falls through to the exact marks.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 /// The refreshes of one cache.
-#[derive(Default)]
 pub(super) struct Refreshes {
     marks: RwLock<Marks>,
+    /// `tag(key, generation)` of recent claims, by the tag's top bits (0: empty).
+    hints: [AtomicU64; HINTS],
+}
+
+impl Default for Refreshes {
+    fn default() -> Self {
+        Self {
+            marks: RwLock::default(),
+            hints: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// Hint slots per cache: enough that a few keys refreshing at once rarely share one.
+const HINTS: usize = 64;
+
+/// A nonzero 64-bit tag of `(key, generation)` (FNV-1a, then a multiply to spread the
+/// top bits that pick the slot).
+fn tag(key: &[u8], generation: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.iter().chain(&generation.to_le_bytes()) {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
 }
 
 #[derive(Default)]
@@ -57,6 +85,11 @@ impl Refreshes {
         generation: u64,
         now_ms: u64,
     ) -> Option<Refresh<'_>> {
+        let tag = tag(key, generation);
+        let hint = self.hint(tag);
+        if hint.is_some_and(|hint| hint.load(Ordering::Relaxed) == tag) {
+            return None;
+        }
         if self.marks.read().refuses(key, generation) {
             return None;
         }
@@ -73,12 +106,21 @@ impl Refreshes {
         }
         let key: Box<[u8]> = key.into();
         marks.by_key.insert(key.clone(), Mark::Running);
+        if let Some(hint) = hint {
+            hint.store(tag, Ordering::Relaxed);
+        }
         Some(Refresh {
             refreshes: self,
             key,
             generation,
+            tag,
             done: false,
         })
+    }
+
+    /// The hint slot of `tag`: its top 6 bits pick one of the `HINTS`.
+    fn hint(&self, tag: u64) -> Option<&AtomicU64> {
+        self.hints.get(usize::try_from(tag >> 58).unwrap_or(0))
     }
 
     #[cfg(test)]
@@ -107,6 +149,7 @@ pub(super) struct Refresh<'a> {
     refreshes: &'a Refreshes,
     key: Box<[u8]>,
     generation: u64,
+    tag: u64,
     done: bool,
 }
 
@@ -131,6 +174,10 @@ impl Drop for Refresh<'_> {
     fn drop(&mut self) {
         if !self.done {
             self.refreshes.marks.write().by_key.remove(&self.key);
+            // A later caller may refresh this generation again.
+            if let Some(hint) = self.refreshes.hint(self.tag) {
+                let _ = hint.compare_exchange(self.tag, 0, Ordering::Relaxed, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -151,6 +198,13 @@ mod tests {
         assert!(refreshes.try_claim(b"k", 10, 0).is_none());
         // The next expiry (a later generation) is refreshed again.
         assert!(refreshes.try_claim(b"k", 20, 0).is_some());
+    }
+
+    #[test]
+    fn tags_differ_by_key_and_generation() {
+        assert_ne!(tag(b"k", 1), tag(b"k", 2));
+        assert_ne!(tag(b"k", 1), tag(b"j", 1));
+        assert_eq!(tag(b"k", 1) & 1, 1);
     }
 
     #[test]
