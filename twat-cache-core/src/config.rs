@@ -205,6 +205,8 @@ pub struct CacheConfig {
     name: Option<String>,
     maxsize: Option<u64>,
     ttl: Option<Duration>,
+    stale: Option<Duration>,
+    stale_if_error: bool,
     policy: Policy,
     folder: Option<PathBuf>,
     compress: bool,
@@ -223,6 +225,8 @@ impl Default for CacheConfig {
             name: None,
             maxsize: None,
             ttl: None,
+            stale: None,
+            stale_if_error: false,
             policy: Policy::Lru,
             folder: None,
             compress: false,
@@ -260,6 +264,45 @@ impl CacheConfig {
     #[must_use]
     pub const fn ttl(&self) -> Option<Duration> {
         self.ttl
+    }
+
+    /// How long after its `ttl` an entry of a memoized function is still served (stale)
+    /// while one caller recomputes it; `None`: expired entries are recomputed before
+    /// answering. Always `None` without a [`ttl`](Self::ttl).
+    #[must_use]
+    pub const fn stale(&self) -> Option<Duration> {
+        self.stale
+    }
+
+    /// Whether a failed recomputation of a stale entry (an `Err`, a panic) keeps the old
+    /// value served until the stale window ends. Only `true` with a [`stale`](Self::stale)
+    /// window.
+    #[must_use]
+    pub const fn stale_if_error(&self) -> bool {
+        self.stale_if_error
+    }
+
+    /// How long an engine keeps an entry after it is stored: `ttl` plus the `stale`
+    /// window (an expired entry must still be there to be served stale), saturating.
+    #[must_use]
+    pub fn retention(&self) -> Option<Duration> {
+        self.ttl
+            .map(|ttl| self.stale.map_or(ttl, |stale| ttl.saturating_add(stale)))
+    }
+
+    /// A builder holding this configuration, to change some of its settings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use twat_cache_core::CacheConfig;
+    ///
+    /// let base = CacheConfig::builder().name("users").build()?;
+    /// let short = base.clone().into_builder().ttl(Duration::from_secs(5)).build()?;
+    /// assert_eq!((short.name(), short.ttl()), (Some("users"), Some(Duration::from_secs(5))));
+    /// # Ok::<(), twat_cache_core::ConfigError>(())
+    /// ```
+    pub fn into_builder(self) -> CacheConfigBuilder {
+        CacheConfigBuilder { config: self }
     }
 
     /// The eviction policy (memory engines).
@@ -346,6 +389,22 @@ impl CacheConfigBuilder {
         self
     }
 
+    /// Serves an expired entry of a memoized function for this long after its `ttl`
+    /// (stale-while-revalidate): callers get the old value at once while exactly one of
+    /// them recomputes it. Needs a `ttl`.
+    pub fn stale(mut self, stale: Duration) -> Self {
+        self.config.stale = Some(stale);
+        self
+    }
+
+    /// With a `stale` window: when recomputing a stale entry fails (returns `Err` or
+    /// panics), keep serving the old value until the window ends (`false`, the default:
+    /// the caller that recomputed gets its error).
+    pub fn stale_if_error(mut self, stale_if_error: bool) -> Self {
+        self.config.stale_if_error = stale_if_error;
+        self
+    }
+
     /// Chooses the eviction policy (memory engines).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.config.policy = policy;
@@ -402,9 +461,10 @@ impl CacheConfigBuilder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the field when `ttl` or `maxsize` is zero, `name` is
-    /// empty, `folder` is empty or would escape the cache root (a `..` component or an
-    /// absolute path), or `redis_url` is not a Redis URL.
+    /// A [`ConfigError`] naming the field when `ttl`, `stale` or `maxsize` is zero, `name`
+    /// is empty, `folder` is empty or would escape the cache root (a `..` component or an
+    /// absolute path), `stale` is set without `ttl` (or `stale_if_error` without
+    /// `stale`), or `redis_url` is not a Redis URL.
     pub fn build(self) -> Result<CacheConfig, ConfigError> {
         let config = self.config;
         if let Some(name) = &config.name
@@ -416,6 +476,17 @@ impl CacheConfigBuilder {
             && ttl.is_zero()
         {
             return Err(ConfigError::ZeroTtl(ttl));
+        }
+        if let Some(stale) = config.stale {
+            if stale.is_zero() {
+                return Err(ConfigError::ZeroStale(stale));
+            }
+            if config.ttl.is_none() {
+                return Err(ConfigError::StaleWithoutTtl);
+            }
+        }
+        if config.stale_if_error && config.stale.is_none() {
+            return Err(ConfigError::StaleIfErrorWithoutStale);
         }
         if config.maxsize == Some(0) {
             return Err(ConfigError::ZeroMaxsize);
@@ -527,15 +598,69 @@ pub fn mask_password(url: &str) -> String {
 /// [`ConfigError::InvalidDuration`] for a negative, NaN or infinite value, and
 /// [`ConfigError::ZeroTtl`] for zero.
 pub fn parse_ttl_secs(seconds: f64) -> Result<Duration, ConfigError> {
-    let ttl = Duration::try_from_secs_f64(seconds).map_err(|err| ConfigError::InvalidDuration {
-        field: "ttl",
-        value: seconds.to_string(),
-        reason: err.to_string(),
-    })?;
-    if ttl.is_zero() {
-        return Err(ConfigError::ZeroTtl(ttl));
+    duration_secs("ttl", seconds, ConfigError::ZeroTtl)
+}
+
+/// Reads a stale window given in seconds (as the attribute `stale = 300`), as
+/// [`parse_ttl_secs`] reads a `ttl`.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidDuration`] for a negative, NaN or infinite value, and
+/// [`ConfigError::ZeroStale`] for zero.
+pub fn parse_stale_secs(seconds: f64) -> Result<Duration, ConfigError> {
+    duration_secs("stale", seconds, ConfigError::ZeroStale)
+}
+
+/// Reads a stale window given as a string (`"5m"`, `"90s"`, `"300"`), as
+/// [`parse_ttl_str`] reads a `ttl`.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidDuration`] when the string is not a duration, and
+/// [`ConfigError::ZeroStale`] for a zero duration.
+pub fn parse_stale_str(text: &str) -> Result<Duration, ConfigError> {
+    duration_str("stale", text, ConfigError::ZeroStale)
+}
+
+/// A positive duration in seconds for `field`; `zero` makes its error for zero.
+fn duration_secs(
+    field: &'static str,
+    seconds: f64,
+    zero: fn(Duration) -> ConfigError,
+) -> Result<Duration, ConfigError> {
+    let duration =
+        Duration::try_from_secs_f64(seconds).map_err(|err| ConfigError::InvalidDuration {
+            field,
+            value: seconds.to_string(),
+            reason: err.to_string(),
+        })?;
+    if duration.is_zero() {
+        return Err(zero(duration));
     }
-    Ok(ttl)
+    Ok(duration)
+}
+
+/// A positive duration written as a string (seconds or humantime) for `field`.
+fn duration_str(
+    field: &'static str,
+    text: &str,
+    zero: fn(Duration) -> ConfigError,
+) -> Result<Duration, ConfigError> {
+    let trimmed = text.trim();
+    if let Ok(seconds) = trimmed.parse::<f64>() {
+        return duration_secs(field, seconds, zero);
+    }
+    let duration =
+        humantime::parse_duration(trimmed).map_err(|err| ConfigError::InvalidDuration {
+            field,
+            value: text.to_owned(),
+            reason: err.to_string(),
+        })?;
+    if duration.is_zero() {
+        return Err(zero(duration));
+    }
+    Ok(duration)
 }
 
 /// Reads a time-to-live given as a string: `"250ms"`, `"90s"`, `"1h 30m"`, or plain
@@ -546,19 +671,7 @@ pub fn parse_ttl_secs(seconds: f64) -> Result<Duration, ConfigError> {
 /// [`ConfigError::InvalidDuration`] when the string is not a duration, and
 /// [`ConfigError::ZeroTtl`] for a zero duration.
 pub fn parse_ttl_str(text: &str) -> Result<Duration, ConfigError> {
-    let trimmed = text.trim();
-    if let Ok(seconds) = trimmed.parse::<f64>() {
-        return parse_ttl_secs(seconds);
-    }
-    let ttl = humantime::parse_duration(trimmed).map_err(|err| ConfigError::InvalidDuration {
-        field: "ttl",
-        value: text.to_owned(),
-        reason: err.to_string(),
-    })?;
-    if ttl.is_zero() {
-        return Err(ConfigError::ZeroTtl(ttl));
-    }
-    Ok(ttl)
+    duration_str("ttl", text, ConfigError::ZeroTtl)
 }
 
 /// Reads a byte size given as a string: `"512 MiB"`, `"1.5 GB"`, `"4096"`.
@@ -696,6 +809,47 @@ mod tests {
         let err = parse_ttl_str("soon").unwrap_err();
         assert!(err.to_string().contains("\"soon\""), "{err}");
         assert!(matches!(parse_ttl_str("0s"), Err(ConfigError::ZeroTtl(_))));
+    }
+
+    #[test]
+    fn stale_needs_a_ttl_and_is_parsed_as_ttl_is() {
+        assert_eq!(parse_stale_str("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_stale_secs(1.5).unwrap(), Duration::from_millis(1500));
+        assert!(matches!(
+            parse_stale_str("0"),
+            Err(ConfigError::ZeroStale(_))
+        ));
+        let err = parse_stale_str("later").unwrap_err();
+        assert!(err.to_string().starts_with("`stale`"), "{err}");
+        let stale = Duration::from_secs(60);
+        assert_eq!(
+            CacheConfig::builder().stale(stale).build(),
+            Err(ConfigError::StaleWithoutTtl)
+        );
+        assert_eq!(
+            CacheConfig::builder()
+                .ttl(stale)
+                .stale(Duration::ZERO)
+                .build(),
+            Err(ConfigError::ZeroStale(Duration::ZERO))
+        );
+        assert_eq!(
+            CacheConfig::builder()
+                .ttl(stale)
+                .stale_if_error(true)
+                .build(),
+            Err(ConfigError::StaleIfErrorWithoutStale)
+        );
+        let config = CacheConfig::builder()
+            .ttl(Duration::from_secs(10))
+            .stale(stale)
+            .stale_if_error(true)
+            .build()
+            .unwrap();
+        assert_eq!(config.stale(), Some(stale));
+        assert!(config.stale_if_error());
+        assert_eq!(config.retention(), Some(Duration::from_secs(70)));
+        assert_eq!(CacheConfig::default().retention(), None);
     }
 
     #[test]

@@ -35,7 +35,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{
-    CacheConfig, EngineKind, Policy, parse_size_str, parse_ttl_secs, parse_ttl_str,
+    CacheConfig, EngineKind, Policy, parse_size_str, parse_stale_secs, parse_stale_str,
+    parse_ttl_secs, parse_ttl_str,
 };
 
 impl Serialize for Policy {
@@ -93,6 +94,10 @@ struct ConfigSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl: Option<TtlValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale: Option<StaleValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale_if_error: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     policy: Option<Policy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     folder: Option<PathBuf>,
@@ -146,6 +151,25 @@ impl<'de> Deserialize<'de> for TtlValue {
     }
 }
 
+/// `stale` as written and read: the same shapes as [`TtlValue`].
+struct StaleValue(Duration);
+
+impl Serialize for StaleValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        TtlValue(self.0).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for StaleValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stale = match TtlSpec::deserialize(deserializer)? {
+            TtlSpec::Seconds(seconds) => parse_stale_secs(seconds),
+            TtlSpec::Text(text) => parse_stale_str(&text),
+        };
+        stale.map(Self).map_err(D::Error::custom)
+    }
+}
+
 impl Serialize for CacheConfig {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let defaults = Self::default();
@@ -155,6 +179,8 @@ impl Serialize for CacheConfig {
             engine: self.engine(),
             maxsize: self.maxsize().map(SizeValue),
             ttl: self.ttl().map(TtlValue),
+            stale: self.stale().map(StaleValue),
+            stale_if_error: changed(self.stale_if_error(), defaults.stale_if_error()),
             policy: (self.policy() != defaults.policy()).then_some(self.policy()),
             folder: self.folder().map(PathBuf::from),
             compress: changed(self.compress(), defaults.compress()),
@@ -192,6 +218,12 @@ impl<'de> Deserialize<'de> for CacheConfig {
         }
         if let Some(TtlValue(ttl)) = spec.ttl {
             builder = builder.ttl(ttl);
+        }
+        if let Some(StaleValue(stale)) = spec.stale {
+            builder = builder.stale(stale);
+        }
+        if let Some(stale_if_error) = spec.stale_if_error {
+            builder = builder.stale_if_error(stale_if_error);
         }
         if let Some(policy) = spec.policy {
             builder = builder.policy(policy);
@@ -251,6 +283,8 @@ mod tests {
             .engine(EngineKind::File)
             .maxsize(1 << 20)
             .ttl(Duration::from_millis(1500))
+            .stale(Duration::from_secs(300))
+            .stale_if_error(true)
             .policy(Policy::Fifo)
             .folder("sub/dir")
             .compress(true)
@@ -263,6 +297,7 @@ mod tests {
         let config = builder.build().unwrap();
         let text = serde_json::to_string(&config).unwrap();
         assert!(text.contains(r#""ttl":"1s 500ms""#), "{text}");
+        assert!(text.contains(r#""stale":"5m""#), "{text}");
         assert_eq!(load(&text).unwrap(), config);
         assert_eq!(
             serde_json::to_string(&CacheConfig::default()).unwrap(),
@@ -311,5 +346,9 @@ mod tests {
         assert!(size.contains("cannot read \"lots\" as a size"), "{size}");
         let ttl = load(r#"{"ttl": "soon"}"#).unwrap_err();
         assert!(ttl.contains("cannot read \"soon\" as a duration"), "{ttl}");
+        let stale = load(r#"{"stale": 60}"#).unwrap_err();
+        assert!(stale.contains("`stale` needs a `ttl`"), "{stale}");
+        let zero = load(r#"{"ttl": 1, "stale": "0s"}"#).unwrap_err();
+        assert!(zero.contains("`stale` must be greater than zero"), "{zero}");
     }
 }

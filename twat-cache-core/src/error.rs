@@ -97,6 +97,21 @@ pub enum ConfigError {
     /// Two settings cannot be used together.
     #[error("{0}")]
     Conflict(&'static str),
+    /// `stale` was zero: a stale window of nothing serves no stale value.
+    #[error(
+        "`stale` must be greater than zero (got {0:?}); leave `stale` unset to recompute expired entries before answering"
+    )]
+    ZeroStale(std::time::Duration),
+    /// `stale` was set without a `ttl`: entries that never expire are never stale.
+    #[error(
+        "`stale` needs a `ttl`: an entry is served stale for `stale` after its `ttl` ends; add a ttl, e.g. `ttl = \"1m\"`"
+    )]
+    StaleWithoutTtl,
+    /// `stale_if_error` was set without a `stale` window to serve the old value in.
+    #[error(
+        "`stale_if_error` needs a `stale` window: the old value is served only within it; add e.g. `stale = \"5m\"`"
+    )]
+    StaleIfErrorWithoutStale,
 }
 
 /// Anything a cache operation can fail at.

@@ -32,7 +32,8 @@ use crate::error::Error;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Stats {
-    /// Lookups that found a live entry.
+    /// Lookups that found a live entry — fresh, or stale within a `stale` window (those
+    /// are counted in [`stale_hits`](Self::stale_hits) too).
     pub hits: u64,
     /// Lookups that found nothing (or an expired or undecodable entry).
     pub misses: u64,
@@ -53,6 +54,13 @@ pub struct Stats {
     /// weigher, Redis), the sum of the weigher's answers for weighted memory caches, the
     /// bytes stored for disk/file.
     pub weight: u64,
+    /// Calls of a memoized function with a `stale` window answered at once with an
+    /// expired entry's old value (while another caller recomputed it, or after the
+    /// recomputation failed under `stale_if_error`). Each is also one of the
+    /// [`hits`](Self::hits): `hits - stale_hits` calls got a fresh value. The caller that
+    /// recomputes counts as a hit (it found the entry), not as a stale hit, and its new
+    /// value as an insert.
+    pub stale_hits: u64,
 }
 
 impl Stats {
@@ -69,6 +77,7 @@ impl Stats {
             size: 0,
             maxsize: None,
             weight: 0,
+            stale_hits: 0,
         }
     }
 
@@ -128,6 +137,13 @@ impl Stats {
         self
     }
 
+    /// These stats with [`stale_hits`](Self::stale_hits) set.
+    #[must_use]
+    pub const fn with_stale_hits(mut self, stale_hits: u64) -> Self {
+        self.stale_hits = stale_hits;
+        self
+    }
+
     /// `hits / (hits + misses)`, or `0.0` before the first lookup.
     #[must_use]
     #[allow(
@@ -161,6 +177,7 @@ impl Add for Stats {
                 _ => None,
             },
             weight: self.weight.saturating_add(other.weight),
+            stale_hits: self.stale_hits.saturating_add(other.stale_hits),
         }
     }
 }
@@ -192,6 +209,7 @@ pub struct StatsCounter {
     inserts: AtomicU64,
     evictions: AtomicU64,
     errors: AtomicU64,
+    stale_hits: AtomicU64,
     warned: Mutex<Vec<&'static str>>,
 }
 
@@ -224,6 +242,19 @@ impl StatsCounter {
     #[inline]
     pub fn evict(&self, n: u64) {
         self.evictions.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts one stale hit (see [`Stats::stale_hits`]).
+    #[inline]
+    pub fn stale_hit(&self) {
+        self.stale_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The stale hits counted so far: what [`Stats::stale_hits`] of the next snapshot
+    /// reports.
+    #[must_use]
+    pub fn stale_hits(&self) -> u64 {
+        self.stale_hits.load(Ordering::Relaxed)
     }
 
     /// Counts an absorbed error and logs it with `tracing::warn!` the first time this
@@ -278,6 +309,7 @@ impl StatsCounter {
             &self.inserts,
             &self.evictions,
             &self.errors,
+            &self.stale_hits,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -303,6 +335,7 @@ impl StatsCounter {
             size,
             maxsize,
             weight,
+            stale_hits: self.stale_hits.load(Ordering::Relaxed),
         }
     }
 }
@@ -319,6 +352,7 @@ mod tests {
         counter.miss();
         counter.insert();
         counter.evict(2);
+        counter.stale_hit();
         counter.error("t", &Error::NoCacheRoot);
         counter.error("t", &Error::NoCacheRoot);
         let stats = counter.snapshot(5, Some(10));
@@ -333,6 +367,7 @@ mod tests {
                 size: 5,
                 maxsize: Some(10),
                 weight: 5,
+                stale_hits: 1,
             }
         );
         counter.reset();

@@ -79,6 +79,8 @@ impl Kind {
                 "maxsize",
                 "weigher",
                 "ttl",
+                "stale",
+                "stale_if_error",
                 "policy",
                 "key",
                 "skip",
@@ -89,6 +91,8 @@ impl Kind {
                 "folder",
                 "maxsize",
                 "ttl",
+                "stale",
+                "stale_if_error",
                 "secure",
                 "durable",
                 "version",
@@ -101,6 +105,8 @@ impl Kind {
                 "folder",
                 "maxsize",
                 "ttl",
+                "stale",
+                "stale_if_error",
                 "compress",
                 "secure",
                 "version",
@@ -115,6 +121,8 @@ impl Kind {
                 "maxsize",
                 "weigher",
                 "ttl",
+                "stale",
+                "stale_if_error",
                 "policy",
                 "compress",
                 "secure",
@@ -131,6 +139,8 @@ impl Kind {
                 "maxsize",
                 "weigher",
                 "ttl",
+                "stale",
+                "stale_if_error",
                 "policy",
                 "compress",
                 "secure",
@@ -202,6 +212,10 @@ pub(crate) struct Args {
     pub(crate) weigher: Option<syn::ExprPath>,
     /// Time-to-live in nanoseconds.
     pub(crate) ttl_nanos: Option<u128>,
+    /// The stale window in nanoseconds, and the span of `stale`.
+    pub(crate) stale_nanos: Option<(u128, Span)>,
+    /// `stale_if_error = true`, with its span.
+    pub(crate) stale_if_error: Option<(bool, Span)>,
     pub(crate) policy: Option<Policy>,
     pub(crate) compress: Option<bool>,
     pub(crate) secure: Option<bool>,
@@ -264,6 +278,63 @@ fn classify(expr: &Expr) -> Value {
     }
 }
 
+/// How one duration argument (`ttl`, `stale`) is read and explained.
+struct DurationArg {
+    name: &'static str,
+    secs: fn(f64) -> Result<std::time::Duration, twat_cache_core::ConfigError>,
+    text: fn(&str) -> Result<std::time::Duration, twat_cache_core::ConfigError>,
+}
+
+impl DurationArg {
+    const TTL: Self = Self {
+        name: "ttl",
+        secs: twat_cache_core::parse_ttl_secs,
+        text: twat_cache_core::parse_ttl_str,
+    };
+    const STALE: Self = Self {
+        name: "stale",
+        secs: twat_cache_core::parse_stale_secs,
+        text: twat_cache_core::parse_stale_str,
+    };
+}
+
+/// Reads a duration argument: seconds (`60`, `0.25`) or a string (`"250ms"`, `"1h 30m"`),
+/// with the runtime's parsers; problems are added to `errors`, spanned on the value.
+fn parse_duration(
+    value: &Expr,
+    rule: &DurationArg,
+    errors: &mut Errors,
+) -> Option<std::time::Duration> {
+    let name = rule.name;
+    let parsed = match classify(value) {
+        #[allow(clippy::cast_precision_loss, reason = "seconds, far below 2^53")]
+        Value::Int(n, span) => ((rule.secs)(n as f64), span),
+        Value::Float(x, span) => ((rule.secs)(x), span),
+        Value::Str(text) => ((rule.text)(&text.value()), text.span()),
+        Value::Negative(span) => {
+            errors.add(
+                span,
+                format!("`{name}` must be a positive number of seconds"),
+            );
+            return None;
+        }
+        _ => {
+            errors.add(
+                value.span(),
+                format!("`{name}` expects seconds (`{name} = 60`, `{name} = 0.25`) or a duration string (`{name} = \"250ms\"`, `{name} = \"1h 30m\"`)"),
+            );
+            return None;
+        }
+    };
+    match parsed {
+        (Ok(duration), _) => Some(duration),
+        (Err(err), span) => {
+            errors.add(span, err);
+            None
+        }
+    }
+}
+
 impl Args {
     /// Validates raw arguments for `kind`, reporting every problem at once.
     #[allow(
@@ -282,7 +353,7 @@ impl Args {
                 RawArg::Flag(name) => {
                     let hint = if matches!(
                         name.to_string().as_str(),
-                        "compress" | "secure" | "durable" | "cache_errors"
+                        "compress" | "secure" | "durable" | "cache_errors" | "stale_if_error"
                     ) {
                         format!("write `{name} = true`")
                     } else {
@@ -374,27 +445,13 @@ impl Args {
                     ),
                 },
                 "ttl" => {
-                    let parsed = match classify(&value) {
-                        #[allow(clippy::cast_precision_loss, reason = "seconds, far below 2^53")]
-                        Value::Int(n, span) => Some((twat_cache_core::parse_ttl_secs(n as f64), span)),
-                        Value::Float(x, span) => Some((twat_cache_core::parse_ttl_secs(x), span)),
-                        Value::Str(text) => Some((twat_cache_core::parse_ttl_str(&text.value()), text.span())),
-                        Value::Negative(span) => {
-                            errors.add(span, "`ttl` must be a positive number of seconds");
-                            None
-                        }
-                        _ => {
-                            errors.add(
-                                value.span(),
-                                "`ttl` expects seconds (`ttl = 60`, `ttl = 0.25`) or a duration string (`ttl = \"250ms\"`, `ttl = \"1h 30m\"`)",
-                            );
-                            None
-                        }
-                    };
-                    match parsed {
-                        Some((Ok(ttl), _)) => args.ttl_nanos = Some(ttl.as_nanos()),
-                        Some((Err(err), span)) => errors.add(span, err),
-                        None => {}
+                    if let Some(ttl) = parse_duration(&value, &DurationArg::TTL, &mut errors) {
+                        args.ttl_nanos = Some(ttl.as_nanos());
+                    }
+                }
+                "stale" => {
+                    if let Some(stale) = parse_duration(&value, &DurationArg::STALE, &mut errors) {
+                        args.stale_nanos = Some((stale.as_nanos(), name.span()));
                     }
                 }
                 "policy" => match classify(&value) {
@@ -430,11 +487,12 @@ impl Args {
                     },
                     _ => errors.add(value.span(), "`version` expects an integer, e.g. `version = 2`"),
                 },
-                flag @ ("compress" | "secure" | "durable" | "cache_errors") => match classify(&value) {
+                flag @ ("compress" | "secure" | "durable" | "cache_errors" | "stale_if_error") => match classify(&value) {
                     Value::Bool(on) => match flag {
                         "compress" => args.compress = Some(on),
                         "secure" => args.secure = Some(on),
                         "durable" => args.durable = Some(on),
+                        "stale_if_error" => args.stale_if_error = Some((on, name.span())),
                         _ => args.cache_errors = on,
                     },
                     _ => errors.add(
@@ -466,6 +524,22 @@ impl Args {
                     "`weigher` bounds the cache: it cannot be `policy = \"unbounded\"`",
                 );
             }
+        }
+        if let Some((_, span)) = args.stale_nanos
+            && args.ttl_nanos.is_none()
+        {
+            errors.add(
+                span,
+                "`stale` needs a `ttl`: an entry is served stale for `stale` after its `ttl` ends; add a ttl, e.g. `ttl = \"1m\", stale = \"5m\"`",
+            );
+        }
+        if let Some((true, span)) = args.stale_if_error
+            && args.stale_nanos.is_none()
+        {
+            errors.add(
+                span,
+                "`stale_if_error` needs a `stale` window to serve the old value in: add e.g. `stale = \"5m\"` (and a `ttl`)",
+            );
         }
         if matches!(kind, Kind::Universal | Kind::Async) {
             args.check_engine_choice(&mut errors);

@@ -102,6 +102,13 @@ fn config_closure(kind: Kind, item: &ItemFn, args: &Args, runtime: Runtime) -> T
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
         setters.push(quote!(.ttl(#p::Duration::from_nanos(#nanos))));
     }
+    if let Some((nanos, _)) = args.stale_nanos {
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        setters.push(quote!(.stale(#p::Duration::from_nanos(#nanos))));
+    }
+    if let Some((true, _)) = args.stale_if_error {
+        setters.push(quote!(.stale_if_error(true)));
+    }
     // `#[ucache]` picks for the user: a bounded cache without a named policy gets
     // W-TinyLFU (the best hit ratio of the measured policies, see the facade's guide);
     // `#[mcache]` keeps cachetools' exact LRU. Engines without eviction policies ignore it.
@@ -206,8 +213,12 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
         quote!(call)
     };
 
+    // A `stale` window changes what is stored (the value and when it stops being
+    // fresh), so those caches get memo types of their own and the others keep theirs.
+    let stale = args.stale_nanos.is_some();
     let memo = format_ident!(
-        "{}",
+        "{}{}",
+        if stale { "Stale" } else { "" },
         match runtime {
             Runtime::Memory => "MemoryMemo",
             Runtime::Persistent(_) => "PersistentMemo",
@@ -233,7 +244,7 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
     } else {
         quote!(move || -> #ret #block)
     };
-    let invoke = if runtime == Runtime::Async && fallible {
+    let invoke = if runtime == Runtime::Async && fallible && !stale {
         // Shares errors across a flight when they are `Clone`, else keeps them with the
         // caller that ran the body (see `TryFlight`).
         quote! {
@@ -251,7 +262,7 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
     // In memory, keys of primitive arguments are the values themselves (no encoding);
     // everything else is keyed by its postcard bytes.
     let typed_key = match runtime {
-        Runtime::Memory => signature.typed_key(args),
+        Runtime::Memory if !stale => signature.typed_key(args),
         _ => None,
     };
     let typed = typed_key.is_some();
@@ -261,7 +272,7 @@ pub(crate) fn expand(kind: Kind, args: &Args, item: &ItemFn) -> syn::Result<Toke
             quote!(#p::typed_key(#key_value)),
             key_type,
         ),
-        None if runtime == Runtime::Memory => (
+        None if runtime == Runtime::Memory && !stale => (
             quote!(#p::#memo<#p::KeyBuf, #stored>),
             quote!(#p::key(#key)),
             quote!(#p::KeyBuf),

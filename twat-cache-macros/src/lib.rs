@@ -42,31 +42,32 @@ fn run(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Memoizes a function in memory. See the `twat-cache` documentation for arguments:
-/// `maxsize`, `ttl`, `policy`, `name`, `key`, `skip`, `cache_errors`.
+/// `maxsize`, `ttl`, `stale`, `stale_if_error`, `policy`, `name`, `key`, `skip`,
+/// `cache_errors`.
 #[proc_macro_attribute]
 pub fn mcache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Memory, attr, item)
 }
 
 /// Memoizes a function on disk (fjall). Arguments: `folder`, `maxsize` (bytes), `ttl`,
-/// `secure`, `durable`, `version` (default: a fingerprint of the function's code), `name`,
-/// `key`, `skip`, `cache_errors`.
+/// `stale`, `stale_if_error`, `secure`, `durable`, `version` (default: a fingerprint of
+/// the function's code), `name`, `key`, `skip`, `cache_errors`.
 #[proc_macro_attribute]
 pub fn bcache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Disk, attr, item)
 }
 
 /// Memoizes a function in content-addressed files (cacache), for large values.
-/// Arguments: `folder`, `maxsize` (bytes), `ttl`, `compress`, `secure`, `version`,
-/// `name`, `key`, `skip`, `cache_errors`.
+/// Arguments: `folder`, `maxsize` (bytes), `ttl`, `stale`, `stale_if_error`, `compress`,
+/// `secure`, `version`, `name`, `key`, `skip`, `cache_errors`.
 #[proc_macro_attribute]
 pub fn fcache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::File, attr, item)
 }
 
 /// Memoizes an `async fn`: one computation per key however many callers await it.
-/// Arguments: `maxsize`, `ttl`, `policy` (as `#[mcache]`), `name`, `key`, `skip`,
-/// `cache_errors`.
+/// Arguments: `maxsize`, `ttl`, `stale`, `stale_if_error`, `policy` (as `#[mcache]`),
+/// `name`, `key`, `skip`, `cache_errors`.
 #[proc_macro_attribute]
 pub fn acache(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(Kind::Async, attr, item)

@@ -4,7 +4,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use twat_cache::Stats;
 
-/// `{"hits", "misses", "inserts", "evictions", "errors", "size", "maxsize", "hit_ratio"}`
+/// `{"hits", "misses", "inserts", "evictions", "errors", "size", "maxsize", "stale_hits",
+/// "hit_ratio"}`
 /// (`maxsize` is `None` for an unbounded cache).
 pub(crate) fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
@@ -15,6 +16,7 @@ pub(crate) fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<
     dict.set_item("errors", stats.errors)?;
     dict.set_item("size", stats.size)?;
     dict.set_item("maxsize", stats.maxsize)?;
+    dict.set_item("stale_hits", stats.stale_hits)?;
     dict.set_item("hit_ratio", stats.hit_ratio())?;
     Ok(dict)
 }

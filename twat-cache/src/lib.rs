@@ -80,7 +80,8 @@ pub mod __private {
 
     pub use crate::memo::{
         AsyncMemo, AsyncPersistentMemo, MemoryMemo, OwnErrors, PersistentMemo, ResultLike,
-        SharedErrors, TryFlight, key, typed_key,
+        SharedErrors, StaleAsyncMemo, StaleAsyncPersistentMemo, StaleMemoryMemo,
+        StalePersistentMemo, TryFlight, key, typed_key,
     };
     pub use crate::memo::{IntoWeight, entry_weight, value_weight};
 }

@@ -10,6 +10,7 @@
 //! | `twat_cache_inserts_total` | counter | [`Stats::inserts`](crate::Stats::inserts) |
 //! | `twat_cache_evictions_total` | counter | [`Stats::evictions`](crate::Stats::evictions) |
 //! | `twat_cache_errors_total` | counter | [`Stats::errors`](crate::Stats::errors) |
+//! | `twat_cache_stale_hits_total` | counter | [`Stats::stale_hits`](crate::Stats::stale_hits) |
 //! | `twat_cache_entries` | gauge | [`Stats::size`](crate::Stats::size) |
 //! | `twat_cache_capacity` | gauge | [`Stats::maxsize`](crate::Stats::maxsize), when bounded |
 //! | `twat_cache_miss_seconds` | histogram | time a memoized function's body took on a miss |
@@ -69,6 +70,7 @@ fn publish_one(name: String, stats: &Stats) {
         ("twat_cache_inserts_total", stats.inserts),
         ("twat_cache_evictions_total", stats.evictions),
         ("twat_cache_errors_total", stats.errors),
+        ("twat_cache_stale_hits_total", stats.stale_hits),
     ];
     for (metric, value) in counters {
         metrics::counter!(metric, "cache" => name.clone()).absolute(value);

@@ -56,6 +56,7 @@ fn counters_gauges_and_miss_times_reach_the_recorder() {
     assert_eq!(counter("twat_cache_inserts_total"), 3);
     assert_eq!(counter("twat_cache_evictions_total"), 1);
     assert_eq!(counter("twat_cache_errors_total"), 0);
+    assert_eq!(counter("twat_cache_stale_hits_total"), 0);
     assert_eq!(gauge("twat_cache_entries"), 2.0);
     assert_eq!(gauge("twat_cache_capacity"), 2.0);
     match value_of(&recorded, MetricKind::Histogram, "twat_cache_miss_seconds") {

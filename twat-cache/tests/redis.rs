@@ -146,3 +146,84 @@ fn a_malformed_redis_url_is_a_config_error() {
         "the password leaked: {message}"
     );
 }
+
+static STALE_RUNS: AtomicUsize = AtomicUsize::new(0);
+static STALE_GATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Each run is `100 × run + id`, held while `STALE_GATE` is closed.
+#[ucache(engine = "redis", ttl = 0.3, stale = "1h", name = "redis_test::stale")]
+fn stale_rate(id: u64) -> u64 {
+    let run = STALE_RUNS.fetch_add(1, Ordering::SeqCst) as u64 + 1;
+    while STALE_GATE.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    run * 100 + id
+}
+
+static STALE_ASYNC_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Each run is `100 × run + id`.
+#[acache(
+    engine = "redis",
+    ttl = 0.3,
+    stale = "1h",
+    name = "redis_test::stale_async"
+)]
+async fn stale_async_rate(id: u64) -> u64 {
+    STALE_ASYNC_RUNS.fetch_add(1, Ordering::SeqCst) as u64 * 100 + 100 + id
+}
+
+#[test]
+fn a_stale_entry_in_redis_is_served_while_one_caller_refreshes() {
+    if is_child() {
+        assert_eq!(stale_rate(1), 101);
+        std::thread::sleep(Duration::from_millis(450));
+        STALE_GATE.store(true, Ordering::SeqCst);
+        let refresher = std::thread::spawn(|| stale_rate(1));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while STALE_RUNS.load(Ordering::SeqCst) < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the refresh never started"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(stale_rate(1), 101, "the old value, while the refresh runs");
+        STALE_GATE.store(false, Ordering::SeqCst);
+        assert_eq!(refresher.join().unwrap(), 201);
+        assert_eq!(stale_rate(1), 201);
+        // An `async fn`: its miss takes the Redis lease (released off the executor), a
+        // stale entry is refreshed by the first caller after the ttl.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert_eq!(stale_async_rate(2).await, 102);
+            assert_eq!(stale_async_rate(2).await, 102);
+            tokio::time::sleep(Duration::from_millis(450)).await;
+            assert_eq!(stale_async_rate(2).await, 202);
+            assert_eq!(stale_async_rate(2).await, 202);
+        });
+        println!("ASYNC_RUNS={}", STALE_ASYNC_RUNS.load(Ordering::SeqCst));
+        let stats = get_stats(Some("redis_test::stale")).unwrap();
+        println!("RUNS={}", STALE_RUNS.load(Ordering::SeqCst));
+        println!("STALE_HITS={}", stats.stale_hits);
+        println!("ERRORS={}", stats.errors);
+        return;
+    }
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let out = run_child(
+        "a_stale_entry_in_redis_is_served_while_one_caller_refreshes",
+        root.path(),
+        &[("TWAT_CACHE_REDIS_URL", url.as_str())],
+    );
+    assert_eq!(reported(&out, "RUNS"), "2");
+    assert_eq!(reported(&out, "ASYNC_RUNS"), "2");
+    assert_eq!(reported(&out, "STALE_HITS"), "1");
+    assert_eq!(reported(&out, "ERRORS"), "0");
+}

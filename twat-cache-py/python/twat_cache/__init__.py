@@ -45,7 +45,7 @@ def get_stats(name: Optional[str] = None) -> Optional[dict[str, Any]]:
     """Statistics of the cache registered as ``name`` (``None`` when no live cache has
     that name), or of every live cache summed when ``name`` is ``None``: ``hits``,
     ``misses``, ``inserts``, ``evictions``, ``errors``, ``size``, ``maxsize``,
-    ``hit_ratio``."""
+    ``stale_hits``, ``hit_ratio``."""
     if name is not None and not isinstance(name, str):
         raise TypeError(f"twat_cache: name must be a str or None, not {type(name).__name__}")
     return _native.get_stats(name)

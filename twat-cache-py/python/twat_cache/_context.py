@@ -70,7 +70,7 @@ class CacheContext:
         self._native.clear()
 
     def stats(self) -> dict[str, Any]:
-        """``hits``, ``misses``, ``inserts``, ``evictions``, ``errors``, ``size``, ``maxsize``, ``hit_ratio``."""
+        """``hits``, ``misses``, ``inserts``, ``evictions``, ``errors``, ``size``, ``maxsize``, ``stale_hits``, ``hit_ratio``."""
         return self._native.stats()
 
     @property

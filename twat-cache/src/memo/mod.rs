@@ -2,7 +2,8 @@
 //! [`crate::__private`].
 //!
 //! Each memoized function owns one `static` of [`MemoryMemo`], [`PersistentMemo`],
-//! [`AsyncMemo`] or [`AsyncPersistentMemo`]. On the first call the static builds its cache from the configuration
+//! [`AsyncMemo`] or [`AsyncPersistentMemo`] — or, with a `stale` window, of their
+//! `Stale*` counterparts (see `stale`). On the first call the static builds its cache from the configuration
 //! the macro wrote, registers it by name in the global registry, and from then on serves
 //! calls: key → lookup → hit, or run the body, store, return. Any cache failure (a key
 //! that will not encode, an engine that will not open, an I/O or decode error) is counted
@@ -16,11 +17,13 @@ pub(crate) mod lease;
 mod memory;
 mod observe;
 mod persistent;
+mod stale;
 
 pub use async_persistent::AsyncPersistentMemo;
 pub use asynchronous::{AsyncMemo, OwnErrors, SharedErrors, TryFlight};
 pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;
+pub use stale::{StaleAsyncMemo, StaleAsyncPersistentMemo, StaleMemoryMemo, StalePersistentMemo};
 
 use serde::Serialize;
 use twat_cache_core::{

@@ -120,19 +120,7 @@ impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
         if let Some(value) = entry.lookup(arguments) {
             return Ok(value);
         }
-        let lease_key = entry
-            .leases
-            .as_ref()
-            .map(|leases| (leases, entry.namespace.key_from_bytes(arguments)));
-        let _claim = match lease::claim(
-            &entry.flights,
-            arguments,
-            lease_key
-                .as_ref()
-                .map(|(leases, key)| (*leases, key.as_slice())),
-            || entry.lookup(arguments),
-            |err| entry.store.record_error(err),
-        ) {
+        let _claim = match entry.claim(arguments) {
             Ok(claim) => claim,
             Err(value) => return Ok(value),
         };
@@ -150,9 +138,16 @@ impl PersistentEntry {
         fallback_name: &str,
     ) -> Self {
         let config = resolve_config(make, fallback_name);
-        let store = open_store_or_memory(&config);
-        let managed: Arc<dyn ManagedCache> = store.clone();
+        let entry = Self::open_unregistered::<V>(&config, fallback_name);
+        let managed: Arc<dyn ManagedCache> = entry.store.clone();
         twat_cache_core::registry::register(&managed);
+        entry
+    }
+
+    /// Opens the store `config` names (memory when it cannot) without registering it:
+    /// for a caller that registers its own view of the store.
+    pub(super) fn open_unregistered<V: 'static>(config: &CacheConfig, fallback_name: &str) -> Self {
+        let store = open_store_or_memory(config);
         let leases = store
             .lease_folder()
             .map(|folder| LeaseDir::new(folder, config.secure()));
@@ -191,7 +186,7 @@ impl PersistentEntry {
     /// misses `arguments` at once wait for one computation (the engine reads, leases,
     /// polls and stores; here only the value's encoding is decided). Server down: the
     /// body runs, as for any engine failure.
-    fn call_with_redis_lease<V, E>(
+    pub(super) fn call_with_redis_lease<V, E>(
         &self,
         redis: &Redis,
         arguments: &[u8],
@@ -216,6 +211,33 @@ impl PersistentEntry {
                 // An `Err` is returned, not cached.
                 Err(err) => (Err(err), None),
             },
+        )
+    }
+
+    /// The store, as opened.
+    pub(super) const fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// After a miss of `arguments`: `Ok` with the claim to compute under (this process's
+    /// flight and, over the file engine, the key's lease), or `Err` with the value another
+    /// caller stored meanwhile.
+    pub(super) fn claim<V: DeserializeOwned + 'static>(
+        &self,
+        arguments: &[u8],
+    ) -> Result<lease::Claim<'_>, V> {
+        let lease_key = self
+            .leases
+            .as_ref()
+            .map(|leases| (leases, self.namespace.key_from_bytes(arguments)));
+        lease::claim(
+            &self.flights,
+            arguments,
+            lease_key
+                .as_ref()
+                .map(|(leases, key)| (*leases, key.as_slice())),
+            || self.lookup(arguments),
+            |err| self.store.record_error(err),
         )
     }
 
