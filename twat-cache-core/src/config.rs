@@ -674,6 +674,24 @@ pub fn parse_ttl_str(text: &str) -> Result<Duration, ConfigError> {
     duration_str("ttl", text, ConfigError::ZeroTtl)
 }
 
+/// Reads a positive duration given as a string for the setting `field` (an option or an
+/// environment variable): `"250ms"`, `"2s"`, `"1h 30m"`, or plain seconds (`"0.25"`).
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidDuration`] naming `field` when the string is not a duration or
+/// is zero.
+pub fn parse_duration_str(field: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    match duration_str(field, text, ConfigError::ZeroTtl) {
+        Err(ConfigError::ZeroTtl(_)) => Err(ConfigError::InvalidDuration {
+            field,
+            value: text.to_owned(),
+            reason: "it must be more than zero".to_owned(),
+        }),
+        parsed => parsed,
+    }
+}
+
 /// Reads a byte size given as a string: `"512 MiB"`, `"1.5 GB"`, `"4096"`.
 ///
 /// # Errors

@@ -18,8 +18,9 @@ mod weigh;
 
 pub use codec::{decode_byte_buf, decode_value, encode_byte_buf, encode_value, encode_value_into};
 pub use config::{
-    CacheConfig, CacheConfigBuilder, EngineKind, Policy, mask_password, parse_size_str,
-    parse_stale_secs, parse_stale_str, parse_ttl_secs, parse_ttl_str, validate_folder,
+    CacheConfig, CacheConfigBuilder, EngineKind, Policy, mask_password, parse_duration_str,
+    parse_size_str, parse_stale_secs, parse_stale_str, parse_ttl_secs, parse_ttl_str,
+    validate_folder,
 };
 pub use engine::{ByteStore, TypedCache};
 pub use error::{BoxError, ConfigError, DecodeError, Error, SharedSource};

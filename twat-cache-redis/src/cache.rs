@@ -100,7 +100,8 @@ fn ttl_millis(ttl: Duration) -> u64 {
 }
 
 impl RedisCache {
-    /// Opens the cache described by `config` with the default [`RedisOptions`].
+    /// Opens the cache described by `config` with the default [`RedisOptions`] (and the
+    /// timeouts of `TWAT_CACHE_REDIS_TIMEOUT`, see [`RedisOptions::from_env`]).
     ///
     /// The server is `config.redis_url()`, else `$TWAT_CACHE_REDIS_URL`, else
     /// `redis://127.0.0.1:6379`; the name is `config.name()` (default `"redis"`).
@@ -110,12 +111,14 @@ impl RedisCache {
     /// # Errors
     ///
     /// [`Error::Config`] with [`ConfigError::InvalidRedisUrl`](twat_cache_core::ConfigError::InvalidRedisUrl) when the URL is malformed
-    /// (or is a `rediss://` URL in a build without the `tls` feature); [`Error::Io`] when
+    /// (or is a `rediss://` URL in a build without the `tls` feature), or with
+    /// [`ConfigError::InvalidDuration`](twat_cache_core::ConfigError::InvalidDuration)
+    /// when `TWAT_CACHE_REDIS_TIMEOUT` is not a duration; [`Error::Io`] when
     /// a certificate file named by `TWAT_CACHE_REDIS_CA` (or the client certificate
     /// variables) cannot be read; [`Error::Backend`] when the certificates do not parse
     /// or the server refuses the TLS handshake (an untrusted certificate).
     pub fn open(config: &CacheConfig) -> Result<Self, Error> {
-        Self::open_with(config, RedisOptions::default())
+        Self::open_with(config, RedisOptions::from_env()?)
     }
 
     /// Opens the cache described by `config` with explicit [`RedisOptions`].

@@ -15,7 +15,7 @@ mod tls;
 
 pub use cache::{DEFAULT_REDIS_URL, REDIS_SECRET_ENV, REDIS_URL_ENV, RedisCache};
 pub use lease::{LeaseTurn, RedisLease};
-pub use options::RedisOptions;
+pub use options::{REDIS_TIMEOUT_ENV, RedisOptions};
 pub use scanner::KeyScanner;
 pub use signing::SigningKey;
 pub use stored::{StoredValue, read_stored};

@@ -104,6 +104,11 @@ impl Default for RedisOptions {
     }
 }
 
+/// The environment variable that sets both the connect and the command timeout of caches
+/// opened without explicit options ([`RedisCache::open`](crate::RedisCache::open), which
+/// the attributes and `CacheContext` use): `"200ms"`, `"2s"`, or seconds.
+pub const REDIS_TIMEOUT_ENV: &str = "TWAT_CACHE_REDIS_TIMEOUT";
+
 /// The smallest timeout the socket layer accepts (a zero timeout means "none" there).
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
@@ -111,6 +116,36 @@ impl RedisOptions {
     /// The defaults (see [`Default`]).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The defaults, with the timeouts [`REDIS_TIMEOUT_ENV`] sets (when it is set and not
+    /// empty): what [`RedisCache::open`](crate::RedisCache::open) uses. A server far
+    /// away, or a machine under heavy load, needs more than the default 50 ms; the
+    /// attributes take no options, so the environment says it.
+    ///
+    /// ```
+    /// use twat_cache_redis::RedisOptions;
+    ///
+    /// // `TWAT_CACHE_REDIS_TIMEOUT=2s`: both timeouts 2 s; unset: the defaults. Settings
+    /// // chained after it win.
+    /// let options = RedisOptions::from_env()?.l1_entries(1_000);
+    /// # drop(options);
+    /// # Ok::<(), twat_cache_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidDuration`](twat_cache_core::ConfigError::InvalidDuration)
+    /// naming the variable when its value is not a positive duration.
+    pub fn from_env() -> Result<Self, twat_cache_core::ConfigError> {
+        let options = Self::default();
+        match std::env::var(REDIS_TIMEOUT_ENV) {
+            Ok(text) if !text.trim().is_empty() => {
+                let timeout = twat_cache_core::parse_duration_str(REDIS_TIMEOUT_ENV, &text)?;
+                Ok(options.connect_timeout(timeout).command_timeout(timeout))
+            }
+            _ => Ok(options),
+        }
     }
 
     /// How long opening a connection may take (default 50 ms; at least 1 ms). For a TLS

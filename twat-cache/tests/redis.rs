@@ -58,7 +58,10 @@ fn a_second_process_hits_what_the_first_stored() {
     };
     let root = tempfile::tempdir().unwrap();
     let url = server.url();
-    let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
+    let env = [
+        ("TWAT_CACHE_REDIS_URL", url.as_str()),
+        ("TWAT_CACHE_REDIS_TIMEOUT", "2s"),
+    ];
     let first = run_child(
         "a_second_process_hits_what_the_first_stored",
         root.path(),
@@ -220,7 +223,10 @@ fn a_stale_entry_in_redis_is_served_while_one_caller_refreshes() {
     let out = run_child(
         "a_stale_entry_in_redis_is_served_while_one_caller_refreshes",
         root.path(),
-        &[("TWAT_CACHE_REDIS_URL", url.as_str())],
+        &[
+            ("TWAT_CACHE_REDIS_URL", url.as_str()),
+            ("TWAT_CACHE_REDIS_TIMEOUT", "2s"),
+        ],
     );
     assert_eq!(reported(&out, "RUNS"), "2");
     assert_eq!(reported(&out, "ASYNC_RUNS"), "2");

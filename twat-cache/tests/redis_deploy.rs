@@ -113,7 +113,12 @@ fn four_processes_run_the_body_once(test: &str, value: &str) {
     let root = tempfile::tempdir().unwrap();
     let runs = tempfile::tempdir().unwrap();
     let url = server.url();
-    let env = [("TWAT_CACHE_REDIS_URL", url.as_str())];
+    // Generous timeouts: a child that gives up on a loaded machine's server computes on
+    // its own, which this test would read as a lease not taken.
+    let env = [
+        ("TWAT_CACHE_REDIS_URL", url.as_str()),
+        ("TWAT_CACHE_REDIS_TIMEOUT", "2s"),
+    ];
     let first = spawn_child(test, root.path(), runs.path(), &env);
     wait_for_a_run(runs.path());
     let others: Vec<_> = (0..3)
