@@ -196,11 +196,7 @@ impl RedisCache {
         loop {
             match self.try_lease(&lease_key, &token) {
                 Ok(true) => {
-                    let lease = RedisLease {
-                        link: Arc::clone(&self.link),
-                        lease_key,
-                        token,
-                    };
+                    let lease = self.held(lease_key, token);
                     // After waiting, another holder may have stored the value between
                     // our last look and this lease: look once more before computing.
                     if waited
@@ -229,6 +225,31 @@ impl RedisCache {
                     Err(_) => return LeaseTurn::Alone,
                 }
             }
+        }
+    }
+
+    /// Takes `key_bytes`'s lease if no one holds it (one `SET NX PX`, no waiting):
+    /// `Ok(None)` when another process holds it. For work that is worth doing only if no
+    /// one else is doing it, such as refreshing a stale entry that callers are still
+    /// served meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] when the server is down or fails (counted in
+    /// [`Stats::errors`](twat_cache_core::Stats::errors)).
+    pub fn try_lease_bytes(&self, key_bytes: &[u8]) -> Result<Option<RedisLease>, Error> {
+        let lease_key = self.layout.lease_key(key_bytes);
+        let token = format!("{:016x}", unique_id());
+        Ok(self
+            .try_lease(&lease_key, &token)?
+            .then(|| self.held(lease_key, token)))
+    }
+
+    fn held(&self, lease_key: String, token: String) -> RedisLease {
+        RedisLease {
+            link: Arc::clone(&self.link),
+            lease_key,
+            token,
         }
     }
 

@@ -71,6 +71,11 @@ impl Redis {
         match *self {}
     }
 
+    /// `RedisCache::try_lease_bytes`'s place in this build.
+    pub(crate) fn try_lease_bytes(&self, _key_bytes: &[u8]) -> Result<Option<RedisLease>, Error> {
+        match *self {}
+    }
+
     /// `RedisCache::lease_turn_bytes`'s place in this build.
     pub(crate) fn lease_turn_bytes<T>(
         &self,

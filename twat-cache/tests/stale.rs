@@ -382,6 +382,46 @@ fn fcache_serves_stale_while_one_caller_refreshes() {
     });
 }
 
+static HOLDER: Control = Control::new();
+static OTHER: Control = Control::new();
+
+// Two handles on one cache (same folder, name, version and types), as two processes
+// sharing a folder would have: each keeps its own in-process refresh marks, so only the
+// folder's per-key lease stops the second from refreshing too.
+macro_rules! shared_refresh_handle {
+    ($name:ident, $control:ident) => {
+        #[twat_cache::fcache(
+            folder = "shared_refresh",
+            name = "stale::shared_refresh",
+            version = 1,
+            ttl = 0.3,
+            stale = "1h"
+        )]
+        fn $name(x: u32) -> u32 {
+            $control.run(x)
+        }
+    };
+}
+shared_refresh_handle!(holder, HOLDER);
+shared_refresh_handle!(other, OTHER);
+
+#[test]
+fn a_refresh_under_way_elsewhere_is_not_repeated() {
+    in_child("a_refresh_under_way_elsewhere_is_not_repeated", || {
+        assert_eq!(holder(5), 105);
+        past(TTL);
+        HOLDER.close();
+        let refreshing = thread::spawn(|| holder(5));
+        HOLDER.wait_for_runs(2);
+        // The holder refreshes under the key's lease in the folder: the other handle
+        // serves the old value without running its body.
+        assert_eq!(other(5), 105);
+        assert_eq!(OTHER.runs(), 0, "the other handle refreshed too");
+        HOLDER.open();
+        assert_eq!(refreshing.join().unwrap(), 205);
+    });
+}
+
 // --- the scenarios, for async functions -------------------------------------------------
 
 async fn serves_stale_while_one_task_refreshes<F, Fut>(f: F, control: &Control, name: &str)

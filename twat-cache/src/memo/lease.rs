@@ -77,6 +77,17 @@ pub(super) enum Held {
     Redis(#[allow(dead_code, reason = "held for its drop")] RedisLease),
 }
 
+/// Whether a caller may refresh a stale entry, as far as other processes go.
+pub(super) enum RefreshLease {
+    /// No other process shares the store (or its lease failed, counted): refresh.
+    Alone,
+    /// Refresh under this lease; release it after the new value is stored.
+    Held(Held),
+    /// Another process holds the key's lease (it refreshes, or computes): serve the old
+    /// value instead.
+    Elsewhere,
+}
+
 /// The right to compute a missing key: this caller leads the key's flight in this process
 /// and, where processes share the store, holds its lease. Dropping it (after the value
 /// is stored) releases the lease first, then wakes this process's waiters.

@@ -39,7 +39,7 @@ use twat_cache_core::{
 };
 
 use super::flight::Flights;
-use super::lease::{self, Held, LEASE_WAIT, Turn};
+use super::lease::{self, Held, LEASE_WAIT, RefreshLease, Turn};
 use super::{bytes, memo_cell_impls, observe, resolve_config};
 use crate::store::{Disk, LeaseTurn, Redis, Store, open_store_or_memory};
 
@@ -276,6 +276,33 @@ impl PersistentEntry {
             Turn::Lead(lease) => Turn::Lead(Held::Folder(lease)),
             Turn::Found(value) => Turn::Found(value),
             Turn::Alone => Turn::Alone,
+        }
+    }
+
+    /// Before refreshing a stale entry: the key's lease across processes (and, over Redis,
+    /// machines) if it is free, without waiting; [`RefreshLease::Elsewhere`] when
+    /// another process holds it. A failing lease is counted and reads as `Alone`: a
+    /// lease only avoids duplicate work.
+    pub(super) fn try_refresh_lease(&self, arguments: &[u8]) -> RefreshLease {
+        let key = self.namespace.key_from_bytes(arguments);
+        let taken = if let Some(redis) = self.store.as_redis() {
+            redis
+                .try_lease_bytes(&key)
+                .map(|lease| lease.map(Held::Redis))
+        } else if let Some(leases) = &self.leases {
+            leases
+                .try_acquire(key.as_ref())
+                .map(|lease| lease.map(Held::Folder))
+        } else {
+            return RefreshLease::Alone;
+        };
+        match taken {
+            Ok(Some(held)) => RefreshLease::Held(held),
+            Ok(None) => RefreshLease::Elsewhere,
+            Err(err) => {
+                self.store.record_error(&err);
+                RefreshLease::Alone
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use twat_cache_core::{Error, KeyBuf};
 
 use super::super::flight::Role;
-use super::super::lease::{Held, Turn};
+use super::super::lease::{Held, RefreshLease, Turn};
 use super::super::observe;
 use super::sync::{MemoryTable, PersistentTable, Table};
 use super::{Fresh, Refreshed, Stale, now_ms, unwind};
@@ -28,6 +28,8 @@ pub(super) trait AsyncTable<V: Send + 'static>: Table<V> + Send + Sync + 'static
     /// After this task leads the key's flight in the process: the lease across
     /// processes (and, over Redis, machines), where the table has them.
     fn lease_turn(table: &Arc<Self>, key: &KeyBuf) -> impl Future<Output = Turn<Fresh<V>, Held>>;
+    /// [`Table::refresh_lease`], awaited.
+    fn refresh_lease_async(table: &Arc<Self>, key: &KeyBuf) -> impl Future<Output = RefreshLease>;
 }
 
 impl<V: Clone + Send + Sync + 'static> AsyncTable<V> for MemoryTable<V> {
@@ -41,6 +43,10 @@ impl<V: Clone + Send + Sync + 'static> AsyncTable<V> for MemoryTable<V> {
 
     async fn lease_turn(_: &Arc<Self>, _: &KeyBuf) -> Turn<Fresh<V>, Held> {
         Turn::Alone
+    }
+
+    async fn refresh_lease_async(_: &Arc<Self>, _: &KeyBuf) -> RefreshLease {
+        RefreshLease::Alone
     }
 }
 
@@ -61,6 +67,14 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for Persist
         }
         let (table, key) = (Arc::clone(table), key.clone());
         blocking::unblock(move || table.entry.lease_turn(key.as_bytes())).await
+    }
+
+    async fn refresh_lease_async(table: &Arc<Self>, key: &KeyBuf) -> RefreshLease {
+        if !table.entry.has_leases() {
+            return RefreshLease::Alone;
+        }
+        let (table, key) = (Arc::clone(table), key.clone());
+        blocking::unblock(move || table.refresh_lease(&key)).await
     }
 }
 
@@ -110,13 +124,18 @@ where
         else {
             return Ok(stale.serve(found));
         };
+        let lease = match T::refresh_lease_async(table, &key).await {
+            RefreshLease::Elsewhere => return Ok(stale.serve(found)),
+            RefreshLease::Held(held) => Some(held),
+            RefreshLease::Alone => None,
+        };
         let run = observe::miss_async(&stale.name, run);
         let outcome = if stale.if_error {
             unwind::catching_async(run).await
         } else {
             Ok(run.await)
         };
-        return match Refreshed::from_outcome(outcome, stale.if_error) {
+        let result = match Refreshed::from_outcome(outcome, stale.if_error) {
             Refreshed::Value(value) => {
                 let value = T::store_async(table, key, stale.fresh(value)).await;
                 refresh.stored(stale.forget_after(found.until_ms));
@@ -125,6 +144,11 @@ where
             Refreshed::Failed(err) => Err(err),
             Refreshed::ServeStale(failure) => Ok(stale.serve_after_failure(found, failure)),
         };
+        // A Redis lease's release is a round trip: not on the executor's thread.
+        if let Some(lease) = lease {
+            blocking::unblock(move || drop(lease)).await;
+        }
+        return result;
     }
     let lead = match table.flights().join_async(key.as_bytes()).await {
         Role::Lead(guard) => Some(guard),

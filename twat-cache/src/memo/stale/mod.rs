@@ -36,8 +36,10 @@
 //! by the encoded arguments ([`KeyBuf`](twat_cache_core::KeyBuf)) like the persistent
 //! ones, so one algorithm ([`sync`], [`asynchronous`]) serves all of them. Misses take
 //! the same leases as without `stale` (a file-engine folder's, the Redis engine's), so
-//! processes and machines that miss one key at once compute it once; a stale entry is
-//! refreshed at most once per process.
+//! processes and machines that miss one key at once compute it once. A refresh takes the
+//! same lease without waiting ([`RefreshLease`](super::lease::RefreshLease)): a process
+//! that finds it held by another (refreshing, or computing) serves the old value, so a
+//! stale entry is refreshed once across the processes and machines sharing the store.
 //!
 //! [`CacheConfig::retention`]: twat_cache_core::CacheConfig::retention
 //! [`Namespace::typed`]: twat_cache_core::Namespace::typed

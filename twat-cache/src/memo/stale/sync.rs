@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf, ManagedCache, Stats};
 use twat_cache_memory::{CacheOptions, MemoryCache};
 
-use super::super::lease::Claim;
+use super::super::lease::{Claim, RefreshLease};
 use super::super::persistent::PersistentEntry;
 use super::super::{observe, resolve_config};
 use super::{Fresh, Refreshed, Stale, now_ms, unwind};
@@ -28,6 +28,11 @@ pub(super) trait Table<V> {
     fn claim_miss(&self, key: &KeyBuf) -> Result<Claim<'_>, Fresh<V>>;
     /// Counts an absorbed error.
     fn record_error(&self, error: &Error);
+    /// Before refreshing a stale entry: the key's lease across processes, where the
+    /// store is shared ([`RefreshLease::Elsewhere`]: another process is on it).
+    fn refresh_lease(&self, _key: &KeyBuf) -> RefreshLease {
+        RefreshLease::Alone
+    }
     /// The whole miss, over a store that coordinates misses across machines itself (the
     /// Redis engine's lease): `Ok` with the call's result, or `Err(run)` handing the body
     /// back when the store has no such lease.
@@ -64,6 +69,12 @@ pub(super) fn call<V, E>(
             .try_claim(key.as_bytes(), found.until_ms, now)
         else {
             return Ok(stale.serve(found));
+        };
+        // Released after the new value is stored (or when the refresh fails).
+        let _lease = match table.refresh_lease(&key) {
+            RefreshLease::Elsewhere => return Ok(stale.serve(found)),
+            RefreshLease::Held(held) => Some(held),
+            RefreshLease::Alone => None,
         };
         let run = || observe::miss(&stale.name, run);
         let outcome = if stale.if_error {
@@ -228,6 +239,10 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> for PersistentTa
 
     fn record_error(&self, error: &Error) {
         self.entry.store().record_error(error);
+    }
+
+    fn refresh_lease(&self, key: &KeyBuf) -> RefreshLease {
+        self.entry.try_refresh_lease(key.as_bytes())
     }
 
     fn leased_miss<E, F: FnOnce() -> Result<V, E>>(
