@@ -47,6 +47,7 @@
 mod asynchronous;
 mod memos;
 mod refresh;
+mod striped;
 mod sync;
 mod unwind;
 
@@ -58,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use twat_cache_core::{CacheConfig, Stats, StatsCounter};
 
 use refresh::Refreshes;
+use striped::StripedCount;
 
 /// A stored value and the moment (Unix milliseconds) it stops being fresh.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +98,9 @@ pub(super) struct Stale {
     window: Duration,
     if_error: bool,
     refreshes: Refreshes,
+    /// Stale hits, counted per thread stripe (the stale path writes nothing shared).
+    stale_hits: StripedCount,
+    /// Errors the engine does not see (keys that would not encode).
     counters: StatsCounter,
 }
 
@@ -108,6 +113,7 @@ impl Stale {
             window: config.stale().unwrap_or(Duration::ZERO),
             if_error: config.stale_if_error(),
             refreshes: Refreshes::default(),
+            stale_hits: StripedCount::default(),
             counters: StatsCounter::new(),
         }
     }
@@ -141,7 +147,7 @@ impl Stale {
 
     /// Answers with a stale entry's value, counting a stale hit.
     fn serve<V>(&self, stale: Fresh<V>) -> V {
-        self.counters.stale_hit();
+        self.stale_hits.add();
         stale.value
     }
 
@@ -157,9 +163,15 @@ impl Stale {
 
     /// Adds this cache's own counters to the engine's `stats`.
     fn add_to(&self, mut stats: Stats) -> Stats {
-        stats.stale_hits = stats.stale_hits.saturating_add(self.counters.stale_hits());
+        stats.stale_hits = stats.stale_hits.saturating_add(self.stale_hits.total());
         stats.errors = stats.errors.saturating_add(self.counters.errors());
         stats
+    }
+
+    /// Zeroes this cache's own counters (with the engine's, on `clear`).
+    fn reset(&self) {
+        self.stale_hits.reset();
+        self.counters.reset();
     }
 }
 

@@ -182,7 +182,7 @@ impl<V: Clone + Send + Sync + 'static> ManagedCache for MemoryTable<V> {
     }
 
     fn clear(&self) -> Result<(), Error> {
-        self.stale.counters.reset();
+        self.stale.reset();
         self.cache.clear();
         Ok(())
     }
@@ -272,7 +272,7 @@ impl<V: Send + 'static> ManagedCache for PersistentTable<V> {
     }
 
     fn clear(&self) -> Result<(), Error> {
-        self.stale.counters.reset();
+        self.stale.reset();
         ManagedCache::clear(&**self.entry.store())
     }
 }
