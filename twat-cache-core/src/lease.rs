@@ -125,9 +125,11 @@ fn file_name(key: &[u8]) -> String {
     format!("{:032x}.lock", xxhash_rust::xxh3::xxh3_128(key))
 }
 
-/// Whether `path` still names the file `file` has open.
+/// Whether `path` still names the file `file` has open (the same inode on the same
+/// device): after locking a file, a lock holder checks that no one removed or replaced
+/// it meanwhile, since a lock on an unlinked file protects nothing.
 #[cfg(unix)]
-fn still_named_by(file: &File, path: &Path) -> bool {
+pub fn still_named_by(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt as _;
     match (file.metadata(), std::fs::metadata(path)) {
         (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
@@ -135,9 +137,10 @@ fn still_named_by(file: &File, path: &Path) -> bool {
     }
 }
 
-/// Elsewhere a locked file cannot be removed while open, so the name cannot move.
+/// Whether `path` still names the file `file` has open: elsewhere a locked file cannot
+/// be removed while open, so the name cannot move.
 #[cfg(not(unix))]
-fn still_named_by(_: &File, path: &Path) -> bool {
+pub fn still_named_by(_: &File, path: &Path) -> bool {
     path.exists()
 }
 

@@ -39,10 +39,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use parking_lot::{Mutex, MutexGuard};
 use twat_cache_core::Error;
+use twat_cache_core::lease::still_named_by;
 
 use crate::layout::Layout;
 use crate::usage::{ENCODED_LEN, Usage};
@@ -248,26 +249,11 @@ impl Drop for HeldLedger<'_> {
     }
 }
 
-/// Whether `path` still names the open `file` (the same inode on the same device).
-#[cfg(unix)]
-fn still_named_by(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(open), Ok(named)) => open.ino() == named.ino() && open.dev() == named.dev(),
-        _ => false,
-    }
-}
-
-/// Whether `path` still names the open `file` (elsewhere: whether it still exists; an
-/// open file cannot be deleted on Windows).
-#[cfg(not(unix))]
-fn still_named_by(_: &File, path: &Path) -> bool {
-    path.exists()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use std::path::Path;
+
     use super::*;
 
     fn ledger_in(dir: &Path) -> (Layout, Ledger) {
