@@ -7,12 +7,25 @@
 //!   every primary), and on a 1-primary cluster (the cluster client's own cost, with one
 //!   server process answering, as for `single`).
 //!
-//! * `redis_tls/raw_get tls vs tcp` (interleaved only) — the `redis` crate's own `GET`
-//!   of the same stored keys over each port: what TLS costs the transport itself.
+//! Printed only (interleaved): `redis_tls/raw_get tls vs tcp` and `redis_cluster/raw_get
+//! cluster vs single` — the `redis` crate's own `GET` of the same stored keys, what TLS
+//! and the crate's cluster client cost the transport itself — and `redis_cluster/hit ours
+//! vs the redis crate's cluster GET`, what the engine's router saves or costs on top.
 //!
 //! 1 000 `u64` ids → 32-byte `String`s, visited in a fixed shuffled order. Each pair is
 //! also measured interleaved (alternating blocks of 100 hits), which is steadier than
 //! two separate criterion runs on a shared machine; both ratios are printed.
+//!
+//! **Where the processes run** (`TWAT_CACHE_BENCH_CORES`): a loopback round trip is two
+//! wake-ups, and on a VM a wake-up costs whatever the scheduler's placement of that
+//! moment makes it — 8 µs or 75 µs for the same `GET` on this project's 2-vCPU machine,
+//! changing between two processes' runs. So by default the bench pins itself to CPU 0
+//! and every server it starts to CPU 1 (the shape of a client and a server on two
+//! machines: every hit crosses cores), which repeats within a few per cent. `1` puts
+//! everything on CPU 0: each hit is then two context switches, and the times are the
+//! CPU work of both ends — TLS's encryption on both sides counts in full there, and the
+//! 3-primary cluster pays for three server processes taking turns on one core's caches.
+//! `free` pins nothing.
 //!
 //! Skips (printing one line) when `redis-server` (with TLS) or `openssl` is missing.
 #![allow(
@@ -69,7 +82,11 @@ fn hit(cache: &RedisCache, id: u64) -> Option<String> {
 
 /// The transport alone: a `GET` of the raw key the engine stores `id` under, on a plain
 /// `redis` crate connection (no envelope check, no decoding).
-fn raw_get(connection: &mut redis::Connection, raw_keys: &[String], id: u64) -> Option<Vec<u8>> {
+fn raw_get(
+    connection: &mut impl redis::ConnectionLike,
+    raw_keys: &[String],
+    id: u64,
+) -> Option<Vec<u8>> {
     let raw_key = &raw_keys[usize::try_from(black_box(id)).unwrap() % raw_keys.len()];
     redis::cmd("GET").arg(raw_key).query(connection).unwrap()
 }
@@ -139,9 +156,40 @@ fn group(c: &mut Criterion, group: &str, caches: &[(&str, &RedisCache)], ids: &[
     group.finish();
 }
 
+/// Pins this thread, and the processes and threads it starts from now on, to `cpu`
+/// (with `taskset`, which every Linux has); `false` if that fails.
+fn pin(cpu: usize) -> bool {
+    std::process::Command::new("taskset")
+        .args([
+            "-p",
+            "-c",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The CPUs for the servers and for the bench itself (see the module docs).
+fn placement() -> (Option<usize>, Option<usize>) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    match std::env::var("TWAT_CACHE_BENCH_CORES").as_deref() {
+        Ok("free") => (None, None),
+        Ok("1") => (Some(0), Some(0)),
+        _ if cores < 2 => (None, None),
+        _ => (Some(1), Some(0)),
+    }
+}
+
 fn bench_deploy(c: &mut Criterion) {
     if !tls_available() {
         return;
+    }
+    let (server_cpu, client_cpu) = placement();
+    let pinned = server_cpu.is_none_or(pin);
+    if !pinned {
+        eprintln!("redis_deploy: cannot pin to a CPU with `taskset`; times will wander");
     }
     let ids = uniform_keys(usize::try_from(KEYS).unwrap());
     let files = TlsFiles::generate();
@@ -152,6 +200,15 @@ fn bench_deploy(c: &mut Criterion) {
     let Some(server) = RedisServer::start_with(free_port(), &args) else {
         return;
     };
+    let Some(cluster) = RedisCluster::start(3) else {
+        return;
+    };
+    let Some(one) = RedisCluster::start(1) else {
+        return;
+    };
+    if let Some(cpu) = client_cpu.filter(|_| pinned) {
+        pin(cpu);
+    }
     let tcp = open(&server.url(), RedisOptions::default());
     let tls = open(
         &format!("rediss://127.0.0.1:{tls_port}"),
@@ -188,22 +245,34 @@ fn bench_deploy(c: &mut Criterion) {
         |id| drop(black_box(raw_get(&mut raw_tls, &raw_keys, id))),
     );
 
-    let Some(cluster) = RedisCluster::start(3) else {
-        return;
-    };
     let clustered = open(&cluster.url(), RedisOptions::default());
     fill(&clustered, &ids);
     // A one-primary cluster: the cluster client's own cost, with one server process
     // answering, as in the single-server case.
-    let Some(one) = RedisCluster::start(1) else {
-        return;
-    };
     let one_primary = open(&one.url(), RedisOptions::default());
     fill(&one_primary, &ids);
     interleaved(
         "redis_cluster/hit cluster vs single",
         &ids,
         |id| drop(black_box(hit(&tcp, id))),
+        |id| drop(black_box(hit(&clustered, id))),
+    );
+    // The `redis` crate's own cluster client against its plain connection, and ours
+    // against it: what the cluster costs the transport, and what the router saves.
+    let mut raw_cluster = redis::cluster::ClusterClient::new(vec![cluster.nodes[0].url()])
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    interleaved(
+        "redis_cluster/raw_get cluster vs single",
+        &ids,
+        |id| drop(black_box(raw_get(&mut raw_tcp, &raw_keys, id))),
+        |id| drop(black_box(raw_get(&mut raw_cluster, &raw_keys, id))),
+    );
+    interleaved(
+        "redis_cluster/hit ours vs the redis crate's cluster GET",
+        &ids,
+        |id| drop(black_box(raw_get(&mut raw_cluster, &raw_keys, id))),
         |id| drop(black_box(hit(&clustered, id))),
     );
     interleaved(

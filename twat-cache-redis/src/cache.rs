@@ -339,7 +339,7 @@ impl RedisCache {
         let redis_key = self.layout.entry_key(key_bytes);
         let stored: Option<Vec<u8>> = self
             .link
-            .run(|connection| redis::cmd("GET").arg(&redis_key).query(connection))?;
+            .run(|connection| connection.get(redis_key.as_bytes()))?;
         let Some(stored) = stored else {
             return Ok(None);
         };

@@ -30,6 +30,7 @@ use twat_cache_core::{ConfigError, Error};
 use crate::masking::mask_url;
 
 use crate::options::RedisOptions;
+use crate::router::Router;
 use crate::tls::TlsSettings;
 
 /// How many retries the cluster client makes after a failed attempt (a `MOVED` after a
@@ -58,8 +59,15 @@ pub(crate) enum Endpoint {
 pub(crate) enum Conn {
     /// To one server.
     Single(Connection),
-    /// To a cluster (one socket per node, opened as needed).
-    Cluster(Box<ClusterConnection>),
+    /// To a cluster (one socket per node, opened as needed), with the router that sends
+    /// hits straight to their node.
+    Cluster(Box<ClusterConn>),
+}
+
+/// The `redis` crate's cluster connection and the [`Router`] of the hit path.
+pub(crate) struct ClusterConn {
+    cluster: ClusterConnection,
+    router: Option<Router>,
 }
 
 /// Whether `url` names a cluster (`redis+cluster://` and its variants).
@@ -231,12 +239,13 @@ impl Endpoint {
                 redis::cmd("PING").query::<()>(&mut connection)?;
                 Ok(Conn::Single(connection))
             }
-            Self::Cluster { client, .. } => {
-                let mut connection = client.get_connection()?;
-                connection.set_read_timeout(Some(options.command_timeout))?;
-                connection.set_write_timeout(Some(options.command_timeout))?;
-                redis::cmd("PING").query::<()>(&mut connection)?;
-                Ok(Conn::Cluster(Box::new(connection)))
+            Self::Cluster { client, seeds } => {
+                let mut cluster = client.get_connection()?;
+                cluster.set_read_timeout(Some(options.command_timeout))?;
+                cluster.set_write_timeout(Some(options.command_timeout))?;
+                redis::cmd("PING").query::<()>(&mut cluster)?;
+                let router = Router::new(seeds, options.connect_timeout, options.command_timeout);
+                Ok(Conn::Cluster(Box::new(ClusterConn { cluster, router })))
             }
         }
     }
@@ -251,6 +260,21 @@ impl Endpoint {
 }
 
 impl Conn {
+    /// `GET key`: on a cluster, straight to the node owning the key when the router knows
+    /// it (see [`crate::router`]).
+    pub(crate) fn get<T: redis::FromRedisValue>(&mut self, key: &[u8]) -> RedisResult<T> {
+        match self {
+            Self::Single(connection) => redis::cmd("GET").arg(key).query(connection),
+            Self::Cluster(connection) => {
+                let ClusterConn { cluster, router } = &mut **connection;
+                match router {
+                    Some(router) => router.get(cluster, key),
+                    None => redis::cmd("GET").arg(key).query(cluster),
+                }
+            }
+        }
+    }
+
     /// Unlinks every key matching `pattern` with `SCAN` + `UNLINK` in batches of about
     /// `batch` keys; on a cluster, on every primary, with the `UNLINK`s split by slot.
     pub(crate) fn unlink_matching(&mut self, pattern: &str, batch: usize) -> RedisResult<()> {
@@ -339,7 +363,7 @@ impl Conn {
     fn route(&mut self, command: &Cmd, routing: RoutingInfo) -> RedisResult<Value> {
         match self {
             Self::Single(connection) => connection.req_command(command),
-            Self::Cluster(connection) => connection.route_command(command, routing),
+            Self::Cluster(connection) => connection.cluster.route_command(command, routing),
         }
     }
 
@@ -358,7 +382,7 @@ impl ConnectionLike for Conn {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         match self {
             Self::Single(connection) => connection.req_packed_command(cmd),
-            Self::Cluster(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.cluster.req_packed_command(cmd),
         }
     }
 
@@ -373,21 +397,21 @@ impl ConnectionLike for Conn {
     ) -> RedisResult<Vec<Value>> {
         match self {
             Self::Single(connection) => connection.req_packed_commands(cmd, offset, count),
-            Self::Cluster(connection) => connection.req_packed_commands(cmd, offset, count),
+            Self::Cluster(connection) => connection.cluster.req_packed_commands(cmd, offset, count),
         }
     }
 
     fn req_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
         match self {
             Self::Single(connection) => connection.req_command(cmd),
-            Self::Cluster(connection) => connection.req_command(cmd),
+            Self::Cluster(connection) => connection.cluster.req_command(cmd),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Self::Single(connection) => connection.get_db(),
-            Self::Cluster(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.cluster.get_db(),
         }
     }
 
@@ -399,14 +423,14 @@ impl ConnectionLike for Conn {
     fn check_connection(&mut self) -> bool {
         match self {
             Self::Single(connection) => connection.check_connection(),
-            Self::Cluster(connection) => connection.check_connection(),
+            Self::Cluster(connection) => connection.cluster.check_connection(),
         }
     }
 
     fn is_open(&self) -> bool {
         match self {
             Self::Single(connection) => connection.is_open(),
-            Self::Cluster(connection) => connection.is_open(),
+            Self::Cluster(connection) => connection.cluster.is_open(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod lease;
 mod link;
 mod masking;
 mod options;
+mod router;
 mod scanner;
 mod signing;
 mod stored;

@@ -148,3 +148,92 @@ fn a_one_primary_cluster() {
     cache.clear().unwrap();
     assert_eq!(cluster.keys_per_node(cache.key_prefix()), [0]);
 }
+
+/// Sends `args` to `node` as one command.
+fn on(node: &common::RedisServer, args: &[&str]) -> redis::Value {
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.query(&mut node.raw()).unwrap()
+}
+
+#[test]
+fn hits_stay_right_while_a_slot_moves() {
+    // The hit path sends a `GET` straight to the node its slot table names; while a slot
+    // migrates that node answers `ASK`, after it `MOVED`: both must end in the right
+    // value, through the `redis` crate's redirects, without a counted error.
+    let Some(cluster) = RedisCluster::start(3) else {
+        return;
+    };
+    let cache = open_with(&cluster.url(), "moving", test_options());
+    let value = |key: u32| key.wrapping_mul(40_503);
+    for key in 0..200_u32 {
+        cache.set(&key, &value(key)).unwrap();
+    }
+    let read_all = |stage: &str| {
+        for key in 0..200_u32 {
+            assert_eq!(
+                cache.get::<_, u32>(&key).unwrap(),
+                Some(value(key)),
+                "{stage}, key {key}"
+            );
+        }
+    };
+    read_all("before the move"); // the router now knows the table
+
+    // A slot of node 0 that holds entries moves to node 1.
+    let (from, to) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", cache.key_prefix()))
+        .query(&mut from.raw())
+        .unwrap();
+    let slot: i64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&keys[0])
+        .query(&mut from.raw())
+        .unwrap();
+    let slot = slot.to_string();
+    let id = |node: &common::RedisServer| -> String {
+        redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut node.raw())
+            .unwrap()
+    };
+    let (from_id, to_id) = (id(from), id(to));
+    on(to, &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]);
+    on(from, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]);
+    let moving: Vec<String> = redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(&slot)
+        .arg(1_000)
+        .query(&mut from.raw())
+        .unwrap();
+    let mut migrate = redis::cmd("MIGRATE");
+    migrate
+        .arg("127.0.0.1")
+        .arg(to.port)
+        .arg("")
+        .arg(0)
+        .arg(5_000)
+        .arg("KEYS")
+        .arg(&moving);
+    migrate.query::<()>(&mut from.raw()).unwrap();
+    read_all("mid-migration (ASK)");
+
+    for node in &cluster.nodes {
+        on(node, &["CLUSTER", "SETSLOT", &slot, "NODE", &to_id]);
+    }
+    read_all("after the move (MOVED)");
+    std::thread::sleep(Duration::from_millis(150)); // the table may be read again
+    read_all("with the table read again");
+    assert_eq!(
+        cluster
+            .keys_per_node(cache.key_prefix())
+            .iter()
+            .sum::<usize>(),
+        200
+    );
+    assert_eq!(cache.stats().errors, 0);
+    assert_eq!(cache.stats().hits, 800);
+}
