@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use twat_cache_core::Error;
+use twat_cache_core::inspect::Verdict;
 use twat_cache_disk::inspect as disk;
 use twat_cache_file::inspect as file;
 
@@ -71,11 +72,7 @@ pub(crate) fn remove_where(
                 last_used: None,
                 expired: matches!(entry.condition, disk::EntryCondition::Expired),
             };
-            if rule(&facts) {
-                disk::Verdict::Remove
-            } else {
-                disk::Verdict::Keep
-            }
+            Verdict::remove_if(rule(&facts))
         })
         .map(|report| (report.visited, report.removed, report.removed_bytes)),
         FolderEngine::File => file::scan_entries(&target.path, false, |entry| {
@@ -85,11 +82,7 @@ pub(crate) fn remove_where(
                 last_used: entry.last_used,
                 expired: matches!(entry.condition, file::EntryCondition::Expired),
             };
-            if rule(&facts) {
-                file::Verdict::Remove
-            } else {
-                file::Verdict::Keep
-            }
+            Verdict::remove_if(rule(&facts))
         })
         .map(|report| (report.visited, report.removed, report.removed_bytes)),
         FolderEngine::Symlink | FolderEngine::Other => Ok((0, 0, 0)),

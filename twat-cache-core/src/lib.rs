@@ -8,6 +8,7 @@ mod config_serde;
 mod engine;
 pub mod envelope;
 mod error;
+pub mod inspect;
 mod key;
 pub mod lease;
 pub mod registry;

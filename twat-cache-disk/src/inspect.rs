@@ -24,6 +24,8 @@ use fjall::{KeyspaceCreateOptions, PersistMode, Slice};
 use twat_cache_core::envelope::{self, Flags, unix_millis_now};
 use twat_cache_core::{EngineKind, Error};
 
+pub use twat_cache_core::inspect::{ScanReport, Verdict};
+
 use crate::database::fjall_error;
 use crate::folder::Folder;
 
@@ -72,27 +74,6 @@ pub struct DiskEntry<'a> {
     pub expires_at: Option<SystemTime>,
     /// Live, expired or garbled.
     pub condition: &'a EntryCondition,
-}
-
-/// What a visitor of [`scan_entries`] wants done with an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Leave it.
-    Keep,
-    /// Remove it (with every other removed entry, in one batch after the scan).
-    Remove,
-}
-
-/// What [`scan_entries`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ScanReport {
-    /// Entries visited.
-    pub visited: u64,
-    /// Entries removed.
-    pub removed: u64,
-    /// Bytes (keys plus values) of the removed entries.
-    pub removed_bytes: u64,
 }
 
 /// A disk-cache folder at a glance, from [`describe_folder`].

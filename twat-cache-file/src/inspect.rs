@@ -22,6 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use twat_cache_core::envelope::{Flags, unix_millis_now};
 use twat_cache_core::{EngineKind, Error};
 
+pub use twat_cache_core::inspect::{ScanReport, Verdict};
+
 use crate::content::{self, ContentRead};
 use crate::layout::{INDEX_DIR, Layout, remove_file_if_present};
 use crate::record::IndexRecord;
@@ -68,27 +70,6 @@ pub struct FileEntry<'a> {
     pub compressed: bool,
     /// Live, expired or corrupt.
     pub condition: &'a EntryCondition,
-}
-
-/// What a visitor of [`scan_entries`] wants done with an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Leave it.
-    Keep,
-    /// Remove its index record and its content file.
-    Remove,
-}
-
-/// What [`scan_entries`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ScanReport {
-    /// Entries visited.
-    pub visited: u64,
-    /// Entries removed.
-    pub removed: u64,
-    /// Bytes on disk of the removed entries.
-    pub removed_bytes: u64,
 }
 
 /// A file-cache folder at a glance, from [`describe_folder`].

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use twat_cache_core::Error;
+use twat_cache_core::inspect::Verdict;
 use twat_cache_disk::inspect as disk;
 use twat_cache_file::inspect as file;
 
@@ -162,18 +163,14 @@ fn verify(target: &Target, repair: bool, tick: &dyn Fn()) -> Result<Verified, Cl
                 _ => Some((ProblemKind::Corrupt, None)),
             };
             let id = || format!("{}/{}", entry.keyspace, short_hex(entry.key));
-            if note(
+            Verdict::remove_if(note(
                 if problem.is_some() {
                     id()
                 } else {
                     String::new()
                 },
                 problem,
-            ) {
-                disk::Verdict::Remove
-            } else {
-                disk::Verdict::Keep
-            }
+            ))
         })
         .map(|report| (report.visited, report.removed)),
         FolderEngine::File => file::scan_entries(&target.path, true, |entry| {
@@ -190,11 +187,7 @@ fn verify(target: &Target, repair: bool, tick: &dyn Fn()) -> Result<Verified, Cl
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if note(id, problem) {
-                file::Verdict::Remove
-            } else {
-                file::Verdict::Keep
-            }
+            Verdict::remove_if(note(id, problem))
         })
         .map(|report| (report.visited, report.removed)),
         FolderEngine::Symlink | FolderEngine::Other => Ok((0, 0)),
