@@ -266,9 +266,10 @@ impl CacheConfig {
         self.ttl
     }
 
-    /// How long after its `ttl` an entry of a memoized function is still served (stale)
-    /// while one caller recomputes it; `None`: expired entries are recomputed before
-    /// answering. Always `None` without a [`ttl`](Self::ttl).
+    /// How long after its `ttl` an entry of a memoized function (or of a `CacheContext`'s
+    /// `get_or_insert_with`) is still served (stale) while one caller recomputes it;
+    /// `None`: expired entries are recomputed before answering. Always `None` without a
+    /// [`ttl`](Self::ttl).
     #[must_use]
     pub const fn stale(&self) -> Option<Duration> {
         self.stale
@@ -389,9 +390,9 @@ impl CacheConfigBuilder {
         self
     }
 
-    /// Serves an expired entry of a memoized function for this long after its `ttl`
-    /// (stale-while-revalidate): callers get the old value at once while exactly one of
-    /// them recomputes it. Needs a `ttl`.
+    /// Serves an expired entry of a memoized function (or of a `CacheContext`) for this
+    /// long after its `ttl` (stale-while-revalidate): callers get the old value at once
+    /// while exactly one of them recomputes it. Needs a `ttl`.
     pub fn stale(mut self, stale: Duration) -> Self {
         self.config.stale = Some(stale);
         self

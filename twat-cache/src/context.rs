@@ -7,12 +7,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{
-    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Namespace, Stats, decode_or_discard,
-    encode_value,
+    ByteStore, CacheConfig, EngineKind, Error, KeyBuf, ManagedCache, Namespace, Stats,
+    decode_or_discard, encode_value,
 };
 
 use twat_cache_core::lease::LeaseDir;
 
+use crate::memo::StaleTable;
 use crate::memo::flight::Flights;
 use crate::memo::lease;
 use crate::store::{Store, open_store};
@@ -26,6 +27,11 @@ const UNNAMED: &str = "twat_cache::context";
 /// while it lives, so [`clear_cache`](crate::clear_cache) and
 /// [`get_stats`](crate::get_stats) see it. Dropping the handle flushes the engine and
 /// releases its folder, so another `CacheContext` on the same folder can open.
+///
+/// With a [`stale`](CacheConfig::stale) window, [`get_or_insert_with`](Self::get_or_insert_with)
+/// serves a stale entry to every caller but one, which recomputes it; [`get`](Self::get)
+/// answers with fresh and stale values (a stale one counted in `Stats::stale_hits`); the
+/// entries live in a key space of their own (see the crate README).
 ///
 /// ```
 /// use std::time::Duration;
@@ -50,6 +56,9 @@ pub struct CacheContext {
     flights: Flights,
     /// Per-key leases across processes sharing a file-engine folder.
     leases: Option<LeaseDir>,
+    /// With a `stale` window, every call goes through this table instead (its own key
+    /// space of values stamped with their freshness, over `store`).
+    stale: Option<Arc<StaleTable>>,
 }
 
 impl std::fmt::Debug for CacheContext {
@@ -74,11 +83,19 @@ impl CacheContext {
         reason = "the public contract takes the configuration by value, like the builder's output"
     )]
     pub fn new(config: CacheConfig) -> Result<Self, Error> {
-        let store = open_store(&config)?;
-        if config.name().is_some() {
-            let managed: Arc<dyn ManagedCache> = store.clone();
-            twat_cache_core::registry::register(&managed);
-        }
+        let stale = StaleTable::open_for_context(&config, UNNAMED)?;
+        let store = match &stale {
+            // The table registered itself (named), with its stale hits in its stats.
+            Some(table) => Arc::clone(table.context_store()),
+            None => {
+                let store = open_store(&config)?;
+                if config.name().is_some() {
+                    let managed: Arc<dyn ManagedCache> = store.clone();
+                    twat_cache_core::registry::register(&managed);
+                }
+                store
+            }
+        };
         Ok(Self {
             namespace: config.namespace(UNNAMED),
             engine: config.engine().unwrap_or(EngineKind::Memory),
@@ -87,6 +104,7 @@ impl CacheContext {
                 .lease_folder()
                 .map(|folder| LeaseDir::new(folder, config.secure())),
             store,
+            stale,
         })
     }
 
@@ -96,7 +114,8 @@ impl CacheContext {
         self.engine
     }
 
-    /// The value stored under `key`, if there is a live one that decodes as `V`.
+    /// The value stored under `key`, if there is a live one that decodes as `V` (with a
+    /// [`stale`](CacheConfig::stale) window: a fresh or a stale one).
     ///
     /// An entry that does not decode as `V` (stored as another type, or corrupted) is
     /// removed, counted in `Stats::errors` (warned once), and reported as `Ok(None)` —
@@ -110,6 +129,9 @@ impl CacheContext {
         &self,
         key: &K,
     ) -> Result<Option<V>, Error> {
+        if let Some(table) = &self.stale {
+            return table.context_get(&KeyBuf::encode(key)?);
+        }
         let key = self.namespace.key(key)?;
         let Some(payload) = self.store.get_bytes(&key)? else {
             return Ok(None);
@@ -132,6 +154,9 @@ impl CacheContext {
         key: &K,
         value: &V,
     ) -> Result<(), Error> {
+        if let Some(table) = &self.stale {
+            return table.context_set(&KeyBuf::encode(key)?, value);
+        }
         let key = self.namespace.key(key)?;
         let payload = encode_value(value)?;
         self.store.set_bytes(&key, &payload)
@@ -144,6 +169,11 @@ impl CacheContext {
     /// handles share a file-engine folder (through a per-key lease in the folder; a
     /// process holding it that dies hands the key to the next caller at once, and a wait
     /// never exceeds 30 seconds before the waiter computes on its own).
+    ///
+    /// With a [`stale`](CacheConfig::stale) window, an entry past its `ttl` but within
+    /// the window is returned at once to every caller but one, which runs `compute` and
+    /// stores its value (see [`CacheConfig::stale_if_error`] for a `compute` that panics:
+    /// under it the old value is returned instead).
     ///
     /// This call never fails because of the cache: a key that will not encode, a read
     /// or write error, or a broken lease is counted in `Stats::errors` (warned once) and
@@ -167,8 +197,11 @@ impl CacheContext {
     pub fn get_or_insert_with<K, V>(&self, key: &K, compute: impl FnOnce() -> V) -> V
     where
         K: Serialize + ?Sized,
-        V: Serialize + DeserializeOwned,
+        V: Serialize + DeserializeOwned + 'static,
     {
+        if let Some(table) = &self.stale {
+            return table.context_get_or_insert_with(KeyBuf::encode(key), compute);
+        }
         let record = |err: &Error| self.store.record_error(err);
         let key = match self.namespace.key(key) {
             Ok(key) => key,
@@ -208,6 +241,9 @@ impl CacheContext {
     ///
     /// [`Error::Encode`] when the key cannot be serialized, or the engine's write error.
     pub fn delete<K: Serialize + ?Sized>(&self, key: &K) -> Result<bool, Error> {
+        if let Some(table) = &self.stale {
+            return table.context_remove(&KeyBuf::encode(key)?);
+        }
         let key = self.namespace.key(key)?;
         self.store.delete_bytes(&key)
     }
@@ -218,6 +254,10 @@ impl CacheContext {
     ///
     /// The engine's write error.
     pub fn clear(&self) -> Result<(), Error> {
+        if let Some(table) = &self.stale {
+            // Also zeroes the stale hits.
+            return ManagedCache::clear(&**table);
+        }
         // `Store` has `clear` twice (as a `ByteStore` and as a `ManagedCache`); same effect.
         ByteStore::clear(&*self.store)
     }
@@ -254,7 +294,10 @@ impl CacheContext {
                 operation: "invalidate_if (visiting the keys)",
             });
         };
-        let prefix = self.namespace.prefix();
+        let prefix = match &self.stale {
+            Some(table) => table.context_prefix(),
+            None => self.namespace.prefix(),
+        };
         Ok(memory.invalidate_if(|key| {
             key.strip_prefix(prefix)
                 .and_then(|encoded| postcard::from_bytes::<K>(encoded).ok())
@@ -265,7 +308,10 @@ impl CacheContext {
     /// A snapshot of this cache's statistics.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        ByteStore::stats(&*self.store)
+        match &self.stale {
+            Some(table) => ManagedCache::stats(&**table),
+            None => ByteStore::stats(&*self.store),
+        }
     }
 
     /// Writes buffered entries to stable storage now (dropping the handle also does).

@@ -23,6 +23,7 @@ pub use async_persistent::AsyncPersistentMemo;
 pub use asynchronous::{AsyncMemo, OwnErrors, SharedErrors, TryFlight};
 pub use memory::MemoryMemo;
 pub use persistent::PersistentMemo;
+pub(crate) use stale::PersistentTable as StaleTable;
 pub use stale::{StaleAsyncMemo, StaleAsyncPersistentMemo, StaleMemoryMemo, StalePersistentMemo};
 
 use serde::Serialize;

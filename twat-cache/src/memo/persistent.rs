@@ -41,7 +41,7 @@ use twat_cache_core::{
 use super::flight::Flights;
 use super::lease::{self, Held, LEASE_WAIT, RefreshLease, Turn};
 use super::{bytes, memo_cell_impls, observe, resolve_config};
-use crate::store::{Disk, LeaseTurn, Redis, Store, open_store_or_memory};
+use crate::store::{Disk, LeaseTurn, Redis, Store, open_store, open_store_or_memory};
 
 /// The cache of one persistently memoized function, as a `static` in its wrapper.
 pub struct PersistentMemo<V> {
@@ -147,7 +147,29 @@ impl PersistentEntry {
     /// Opens the store `config` names (memory when it cannot) without registering it:
     /// for a caller that registers its own view of the store.
     pub(super) fn open_unregistered<V: 'static>(config: &CacheConfig, fallback_name: &str) -> Self {
-        let store = open_store_or_memory(config);
+        Self::over_store::<V>(config, fallback_name, open_store_or_memory(config))
+    }
+
+    /// As [`Self::open_unregistered`], but a store that cannot open is an error instead
+    /// of a memory fallback (for [`CacheContext`](crate::CacheContext), which reports it).
+    pub(super) fn open_checked<V: 'static>(
+        config: &CacheConfig,
+        fallback_name: &str,
+    ) -> Result<Self, Error> {
+        Ok(Self::over_store::<V>(
+            config,
+            fallback_name,
+            open_store(config)?,
+        ))
+    }
+
+    /// The entry over `store`, opened from `config`, with its leases when the store's
+    /// folder is shared by processes.
+    fn over_store<V: 'static>(
+        config: &CacheConfig,
+        fallback_name: &str,
+        store: Arc<dyn Store>,
+    ) -> Self {
         let leases = store
             .lease_folder()
             .map(|folder| LeaseDir::new(folder, config.secure()));
@@ -304,6 +326,16 @@ impl PersistentEntry {
                 RefreshLease::Alone
             }
         }
+    }
+
+    /// The store key of the encoded `arguments` (this entry's namespace, then them).
+    pub(super) fn key_of(&self, arguments: &[u8]) -> Vec<u8> {
+        self.namespace.key_from_bytes(arguments)
+    }
+
+    /// The prefix of every key of this entry's key space.
+    pub(super) fn prefix(&self) -> &[u8] {
+        self.namespace.prefix()
     }
 
     /// The name the store is registered under.

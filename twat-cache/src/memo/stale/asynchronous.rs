@@ -50,7 +50,7 @@ impl<V: Clone + Send + Sync + 'static> AsyncTable<V> for MemoryTable<V> {
     }
 }
 
-impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for PersistentTable<V> {
+impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for PersistentTable {
     async fn lookup_async(table: &Arc<Self>, key: &KeyBuf) -> Option<Fresh<V>> {
         let (table, key) = (Arc::clone(table), key.clone());
         blocking::unblock(move || table.lookup(&key)).await
@@ -74,7 +74,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncTable<V> for Persist
             return RefreshLease::Alone;
         }
         let (table, key) = (Arc::clone(table), key.clone());
-        blocking::unblock(move || table.refresh_lease(&key)).await
+        blocking::unblock(move || Table::<V>::refresh_lease(&*table, &key)).await
     }
 }
 
@@ -89,7 +89,7 @@ impl<V> HasFlights for MemoryTable<V> {
     }
 }
 
-impl<V> HasFlights for PersistentTable<V> {
+impl HasFlights for PersistentTable {
     fn flights(&self) -> &super::super::flight::Flights {
         &self.entry.flights
     }

@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
@@ -57,7 +58,8 @@ macro_rules! persistent_memo {
     ($(#[$doc:meta])* $memo:ident) => {
         $(#[$doc])*
         pub struct $memo<V> {
-            cell: OnceLock<Arc<PersistentTable<V>>>,
+            cell: OnceLock<Arc<PersistentTable>>,
+            _value: PhantomData<fn() -> V>,
         }
 
         memo_cell_impls!($memo);
@@ -68,6 +70,7 @@ macro_rules! persistent_memo {
             pub const fn new() -> Self {
                 Self {
                     cell: OnceLock::new(),
+                    _value: PhantomData,
                 }
             }
         }
@@ -174,9 +177,9 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> StalePersistentMemo<V> {
     fn table(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> &Arc<PersistentTable<V>> {
+    ) -> &Arc<PersistentTable> {
         self.cell
-            .get_or_init(|| PersistentTable::open(make, "twat_cache::bcache"))
+            .get_or_init(|| PersistentTable::open::<V>(make, "twat_cache::bcache"))
     }
 
     sync_calls!();
@@ -200,10 +203,10 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> StaleAsyncPersistentMemo<
     fn table(
         &self,
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-    ) -> Arc<PersistentTable<V>> {
+    ) -> Arc<PersistentTable> {
         Arc::clone(
             self.cell
-                .get_or_init(|| PersistentTable::open(make, "twat_cache::acache")),
+                .get_or_init(|| PersistentTable::open::<V>(make, "twat_cache::acache")),
         )
     }
 

@@ -45,6 +45,7 @@
 //! [`Namespace::typed`]: twat_cache_core::Namespace::typed
 
 mod asynchronous;
+mod context;
 mod memos;
 mod refresh;
 mod striped;
@@ -52,6 +53,7 @@ mod sync;
 mod unwind;
 
 pub use memos::{StaleAsyncMemo, StaleAsyncPersistentMemo, StaleMemoryMemo, StalePersistentMemo};
+pub(crate) use sync::PersistentTable;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -2,7 +2,6 @@
 //! reads and writes: [`MemoryTable`] (typed values in memory) and [`PersistentTable`]
 //! (encoded values in a persistent engine).
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -190,17 +189,18 @@ impl<V: Clone + Send + Sync + 'static> ManagedCache for MemoryTable<V> {
 
 /// The persistent table: [`Fresh<V>`] entries through a [`PersistentEntry`] (its key
 /// space, flights and leases), registered as itself so that its stats carry the stale
-/// hits.
-pub(super) struct PersistentTable<V> {
+/// hits. It has no value type of its own: it is a [`Table<V>`] for every `V`, so a
+/// memo (one `V`, in its key space's fingerprint) and a
+/// [`CacheContext`](crate::CacheContext) (a `V` per call) share it.
+pub(crate) struct PersistentTable {
     pub(super) entry: PersistentEntry,
     pub(super) stale: Stale,
-    _value: PhantomData<fn() -> V>,
 }
 
-impl<V: Serialize + DeserializeOwned + Send + 'static> PersistentTable<V> {
-    /// Opens the store `make` configures (keeping entries for `ttl + stale`) and
-    /// registers the table.
-    pub(super) fn open(
+impl PersistentTable {
+    /// Opens the store `make` configures (keeping entries for `ttl + stale`), with the
+    /// key space of values of type `V`, and registers the table.
+    pub(super) fn open<V: 'static>(
         make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
         fallback_name: &str,
     ) -> Arc<Self> {
@@ -208,10 +208,44 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> PersistentTable<V> {
         let name = config.name().unwrap_or(fallback_name).to_owned();
         let entry =
             PersistentEntry::open_unregistered::<Fresh<V>>(&Stale::engine_config(&config), &name);
+        Self::register(entry, &config)
+    }
+
+    /// Opens the store `config` names for a [`CacheContext`](crate::CacheContext), or
+    /// `None` when `config` has no `stale` window. Its key space is its own (the
+    /// context's entries without `stale` are plain values, these are [`Fresh`] ones).
+    ///
+    /// # Errors
+    ///
+    /// The store's error when it cannot open (the context reports it, as without
+    /// `stale`).
+    pub(crate) fn open_for_context(
+        config: &CacheConfig,
+        fallback_name: &str,
+    ) -> Result<Option<Arc<Self>>, Error> {
+        if config.stale().is_none() {
+            return Ok(None);
+        }
+        let entry = PersistentEntry::open_checked::<Fresh<ContextValue>>(
+            &Stale::engine_config(config),
+            fallback_name,
+        )?;
         let table = Arc::new(Self {
-            stale: Stale::new(&config, entry.name()),
+            stale: Stale::new(config, entry.name()),
             entry,
-            _value: PhantomData,
+        });
+        // As without `stale`: only a named context is registered.
+        if config.name().is_some() {
+            let managed: Arc<dyn ManagedCache> = table.clone();
+            twat_cache_core::registry::register(&managed);
+        }
+        Ok(Some(table))
+    }
+
+    fn register(entry: PersistentEntry, config: &CacheConfig) -> Arc<Self> {
+        let table = Arc::new(Self {
+            stale: Stale::new(config, entry.name()),
+            entry,
         });
         let managed: Arc<dyn ManagedCache> = table.clone();
         twat_cache_core::registry::register(&managed);
@@ -219,7 +253,11 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> PersistentTable<V> {
     }
 }
 
-impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> for PersistentTable<V> {
+/// The value type of a [`CacheContext`](crate::CacheContext)'s key space with a `stale`
+/// window: only its fingerprint is used.
+enum ContextValue {}
+
+impl<V: Serialize + DeserializeOwned + 'static> Table<V> for PersistentTable {
     fn stale(&self) -> &Stale {
         &self.stale
     }
@@ -261,7 +299,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> for PersistentTa
     }
 }
 
-impl<V: Send + 'static> ManagedCache for PersistentTable<V> {
+impl ManagedCache for PersistentTable {
     fn name(&self) -> &str {
         self.entry.name()
     }
