@@ -7,13 +7,16 @@
 //!   records alone (it reads no content).
 //! * [`scan_entries`] visits every entry of every cache in the folder — with its size,
 //!   expiry, last use and, when asked, the result of checking its content against the
-//!   record's length, CRC-64 and key digest — and removes those the visitor rejects.
+//!   record's length, CRC-64 and key digest — and removes those the visitor rejects,
+//!   then recounts the shared usage count of each cache it removed entries of (so the
+//!   caches using the folder see the space free at once).
 //!
 //! The file engine takes no lock (processes share a folder through atomic renames), so
 //! these functions work while other processes use the folder, and a folder is never
 //! "in use". Symlinks inside the folder are not followed: an index entry that is a
 //! symlink is skipped, a content file that is a symlink counts as corrupt.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,7 +29,9 @@ pub use twat_cache_core::inspect::{ScanReport, Verdict};
 
 use crate::content::{self, ContentRead};
 use crate::layout::{INDEX_DIR, Layout, remove_file_if_present};
+use crate::ledger::Ledger;
 use crate::record::IndexRecord;
+use crate::sweep::SweepScope;
 
 /// Whether `path` is a folder written by this engine: a real folder (not a symlink)
 /// holding an `index-v1` folder.
@@ -196,6 +201,8 @@ pub fn scan_entries(
     let layout = Layout::new(path.to_path_buf(), false);
     let now = unix_millis_now();
     let mut report = ScanReport::default();
+    // The caches some of whose entries were removed, with their key digests' length.
+    let mut removed_from = BTreeMap::new();
     for shard in real_entries(layout.index_dir(), true)? {
         for index_path in real_entries(&shard, false)? {
             let Ok(metadata) = fs::symlink_metadata(&index_path) else {
@@ -255,10 +262,37 @@ pub fn scan_entries(
                 remove(&layout, &index_path, record.as_ref())?;
                 report.removed += 1;
                 report.removed_bytes = report.removed_bytes.saturating_add(size);
+                if let Some(record) = &record {
+                    let suffix_len = index_path
+                        .file_name()
+                        .and_then(|name| name.to_str())
+                        .map_or(0, |name| name.len() / 2);
+                    removed_from.insert(record.owner, suffix_len);
+                }
             }
         }
     }
+    for (owner, suffix_len) in removed_from {
+        recount(&layout, owner, suffix_len);
+    }
     Ok(report)
+}
+
+/// Rewrites the shared usage count (`ledger.rs`) of the cache tagged `owner` after a
+/// scan removed some of its entries: counted again under its lock, as a sweep does, so
+/// the caches using the folder see the space free at once. A cache without a ledger yet
+/// keeps none (its first write counts). A ledger that cannot be locked, read or written
+/// is left as it was: too high, which the ledger allows (it may overstate, never
+/// understate) and the cache's next sweep corrects — the entries are removed either way.
+fn recount(layout: &Layout, owner: u64, suffix_len: usize) {
+    let ledger = Ledger::new(layout, owner, false);
+    let (mut held, failure) = ledger.lock(layout);
+    if failure.is_some() || !matches!(held.read(), Ok(Some(_))) {
+        return;
+    }
+    if let Ok(usage) = SweepScope::new(layout, owner, suffix_len).count() {
+        let _ = held.write(usage);
+    }
 }
 
 /// Checks the content `record` names, as a hit would.

@@ -88,6 +88,52 @@ fn an_overstated_count_heals_at_the_next_sweep() {
     assert_eq!(cache.stats().size, 3);
 }
 
+#[test]
+fn entries_removed_by_a_folder_scan_leave_the_count_at_once() {
+    // What `twat-cache purge` does: `inspect::scan_entries` removes entries from outside
+    // the caches; each cache that lost entries has its count redone, another cache's
+    // count is untouched, and the caches see the space free without a sweep.
+    use twat_cache_file::inspect::{Verdict, scan_entries};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path(), named("scanned").maxsize(100 * ENTRY));
+    let neighbour = open(dir.path(), named("neighbour").maxsize(100 * ENTRY));
+    for key in 0..6_u32 {
+        cache.set_raw(&key, &bytes(VALUE, u64::from(key))).unwrap();
+    }
+    neighbour.set_raw(&0_u32, &bytes(VALUE, 9)).unwrap();
+    // The owner tag of "scanned": the one with six entries.
+    let mut owners = std::collections::BTreeMap::new();
+    scan_entries(dir.path(), false, |entry| {
+        *owners.entry(entry.owner).or_insert(0_u32) += 1;
+        Verdict::Keep
+    })
+    .unwrap();
+    let scanned = owners
+        .iter()
+        .find(|(_, count)| **count == 6)
+        .unwrap()
+        .0
+        .unwrap();
+
+    let mut seen = 0;
+    let report = scan_entries(dir.path(), false, |entry| {
+        let mine = entry.owner == Some(scanned);
+        seen += u32::from(mine);
+        Verdict::remove_if(mine && seen % 2 == 0)
+    })
+    .unwrap();
+    assert_eq!((report.visited, report.removed), (7, 3));
+    assert_eq!(cache.stats().size, 3, "the count is redone at once");
+    assert_eq!(cache.stats().weight, 3 * ENTRY);
+    assert_eq!(
+        neighbour.stats().size,
+        1,
+        "another cache's count is untouched"
+    );
+    assert_eq!(index_files(dir.path()).len(), 4);
+}
+
 #[cfg(unix)]
 #[test]
 fn an_unusable_ledger_fails_writes_not_reads() {
