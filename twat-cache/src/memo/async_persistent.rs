@@ -10,10 +10,8 @@
 //! processes sharing a file-engine folder or a Redis server wait on the key's lease
 //! (polled on the blocking pool, where the Redis lease is also released).
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,26 +20,13 @@ use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 use super::flight::Role;
 use super::lease::{Held, Turn};
 use super::persistent::PersistentEntry;
-use super::{memo_cell_impls, observe};
+use super::{infallible_call_async, memo_cell, observe};
 
-/// The cache of one persistently memoized `async fn`, as a `static` in its wrapper.
-pub struct AsyncPersistentMemo<V> {
-    cell: OnceLock<Arc<PersistentEntry>>,
-    _value: PhantomData<fn() -> V>,
-}
-
-memo_cell_impls!(AsyncPersistentMemo);
-
-impl<V> AsyncPersistentMemo<V> {
-    /// An empty cell; the store opens on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-            _value: PhantomData,
-        }
-    }
-}
+memo_cell!(
+    /// The cache of one persistently memoized `async fn`, as a `static` in its wrapper.
+    AsyncPersistentMemo,
+    Arc<PersistentEntry>
+);
 
 impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
     fn entry(
@@ -70,19 +55,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> AsyncPersistentMemo<V> {
         .await
     }
 
-    /// One call of an `async fn` whose whole output is cached.
-    pub async fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl Future<Output = V>,
-    ) -> V {
-        let run = async move { Ok::<V, Infallible>(run.await) };
-        match self.try_call(make, key, run).await {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
+    infallible_call_async!();
 
     /// One call of an `async fn` returning `Result`: `Ok` cached, `Err` returned and not
     /// cached.

@@ -7,47 +7,24 @@
 //! body (no single-flight across awaits); the fallback is announced once by `tracing`.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 use twat_cache_memory::CacheOptions;
 
-use super::{TypedEntry, memo_cell_impls, observe, resolve_config};
+use super::{TypedEntry, memo_cell, observe, resolve_config};
 
 #[cfg(feature = "async")]
 type Engine<V> = twat_cache_async::AsyncCache<KeyBuf, V>;
 #[cfg(not(feature = "async"))]
 type Engine<V> = twat_cache_memory::MemoryCache<KeyBuf, V>;
 
-/// The cache of one memoized `async fn`, as a `static` in its wrapper.
-pub struct AsyncMemo<V> {
-    cell: OnceLock<Arc<TypedEntry<Engine<V>>>>,
-    /// Bounds the cache by total weight (`maxsize = "64 MiB"`, `weigher = f`).
-    weigher: Option<fn(&KeyBuf, &V) -> u32>,
-}
-
-memo_cell_impls!(AsyncMemo);
-
-impl<V> AsyncMemo<V> {
-    /// An empty cell; the cache is built on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: None,
-        }
-    }
-
-    /// An empty cell for a cache whose `maxsize` bounds the entries' total weight, each
-    /// weighing `weigher(&key, &value)`.
-    #[must_use]
-    pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
-        Self {
-            cell: OnceLock::new(),
-            weigher: Some(weigher),
-        }
-    }
-}
+memo_cell!(
+    /// The cache of one memoized `async fn`, as a `static` in its wrapper.
+    AsyncMemo,
+    Arc<TypedEntry<Engine<V>>>,
+    weighed
+);
 
 impl<V: Clone + Send + Sync + 'static> AsyncMemo<V> {
     fn entry(

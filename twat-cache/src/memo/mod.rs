@@ -209,6 +209,97 @@ macro_rules! memo_cell_impls {
 }
 pub(super) use memo_cell_impls;
 
+/// A memo type: a `static` cell holding `$cell` (built on the first call), with `new`,
+/// `Debug` and `Default`. The plain form marks the value type `V`; the `weighed` form
+/// keeps an optional weigher instead and adds `weighed`.
+macro_rules! memo_cell {
+    ($(#[$doc:meta])* $memo:ident, $cell:ty) => {
+        $crate::memo::memo_cell!(@struct $(#[$doc])* $memo, $cell,
+            /// The value type, for the methods' signatures.
+            _value: std::marker::PhantomData<fn() -> V> = std::marker::PhantomData);
+    };
+    ($(#[$doc:meta])* $memo:ident, $cell:ty, weighed) => {
+        $crate::memo::memo_cell!(@struct $(#[$doc])* $memo, $cell,
+            /// Bounds the cache by total weight (`maxsize = "64 MiB"`, `weigher = f`).
+            weigher: Option<fn(&KeyBuf, &V) -> u32> = None);
+
+        impl<V> $memo<V> {
+            /// An empty cell for a cache whose `maxsize` bounds the entries' total
+            /// weight, each weighing `weigher(&key, &value)`.
+            #[must_use]
+            pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
+                Self {
+                    cell: std::sync::OnceLock::new(),
+                    weigher: Some(weigher),
+                }
+            }
+        }
+    };
+    (@struct $(#[$doc:meta])* $memo:ident, $cell:ty,
+        $(#[$field_doc:meta])* $field:ident: $field_type:ty = $initial:expr) => {
+        $(#[$doc])*
+        pub struct $memo<V> {
+            cell: std::sync::OnceLock<$cell>,
+            $(#[$field_doc])*
+            $field: $field_type,
+        }
+
+        $crate::memo::memo_cell_impls!($memo);
+
+        impl<V> $memo<V> {
+            /// An empty cell; the cache opens on the first call.
+            #[must_use]
+            pub const fn new() -> Self {
+                Self {
+                    cell: std::sync::OnceLock::new(),
+                    $field: $initial,
+                }
+            }
+        }
+    };
+}
+pub(super) use memo_cell;
+
+/// `call` of a memo whose `try_call::<E>(make, key, run)` does the work: the same with
+/// a body that cannot fail.
+macro_rules! infallible_call {
+    () => {
+        /// One call of a function whose whole return value is cached.
+        pub fn call(
+            &self,
+            make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+            key: Option<Result<KeyBuf, Error>>,
+            run: impl FnOnce() -> V,
+        ) -> V {
+            match self.try_call::<std::convert::Infallible>(make, key, || Ok(run())) {
+                Ok(value) => value,
+                Err(never) => match never {},
+            }
+        }
+    };
+}
+pub(super) use infallible_call;
+
+/// [`infallible_call`] for an `async fn`'s memo.
+macro_rules! infallible_call_async {
+    () => {
+        /// One call of an `async fn` whose whole output is cached.
+        pub async fn call(
+            &self,
+            make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
+            key: Option<Result<KeyBuf, Error>>,
+            run: impl std::future::Future<Output = V>,
+        ) -> V {
+            let run = async move { Ok::<V, std::convert::Infallible>(run.await) };
+            match self.try_call(make, key, run).await {
+                Ok(value) => value,
+                Err(never) => match never {},
+            }
+        }
+    };
+}
+pub(super) use infallible_call_async;
+
 /// Builds the configuration the macro wrote. Its values were validated when the macro
 /// expanded, so this fails only if the runtime's rules ever diverge; then the cache
 /// still works with the defaults under the same name, and says so once.

@@ -25,9 +25,7 @@
 //! the raw-bytes path) go through the byte-level [`ByteStore`](twat_cache_core::ByteStore)
 //! calls.
 
-use std::convert::Infallible;
-use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,14 +38,14 @@ use twat_cache_core::{
 
 use super::flight::Flights;
 use super::lease::{self, Held, LEASE_WAIT, RefreshLease, Turn};
-use super::{bytes, memo_cell_impls, observe, resolve_config};
+use super::{bytes, infallible_call, memo_cell, observe, resolve_config};
 use crate::store::{Disk, LeaseTurn, Redis, Store, open_store, open_store_or_memory};
 
-/// The cache of one persistently memoized function, as a `static` in its wrapper.
-pub struct PersistentMemo<V> {
-    cell: OnceLock<PersistentEntry>,
-    _value: PhantomData<fn() -> V>,
-}
+memo_cell!(
+    /// The cache of one persistently memoized function, as a `static` in its wrapper.
+    PersistentMemo,
+    PersistentEntry
+);
 
 /// An open store and the key space of one memoized function.
 pub(super) struct PersistentEntry {
@@ -65,37 +63,13 @@ pub(super) struct PersistentEntry {
     leases: Option<LeaseDir>,
 }
 
-memo_cell_impls!(PersistentMemo);
-
-impl<V> PersistentMemo<V> {
-    /// An empty cell; the store opens on the first call.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            cell: OnceLock::new(),
-            _value: PhantomData,
-        }
-    }
-}
-
 impl<V: Serialize + DeserializeOwned + 'static> PersistentMemo<V> {
     fn entry(&self, make: impl FnOnce() -> Result<CacheConfig, ConfigError>) -> &PersistentEntry {
         self.cell
             .get_or_init(|| PersistentEntry::open::<V>(make, "twat_cache::bcache"))
     }
 
-    /// One call of a function whose whole return value is cached.
-    pub fn call(
-        &self,
-        make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-        key: Option<Result<KeyBuf, Error>>,
-        run: impl FnOnce() -> V,
-    ) -> V {
-        match self.try_call::<Infallible>(make, key, || Ok(run())) {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
+    infallible_call!();
 
     /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s returned
     /// and not cached.

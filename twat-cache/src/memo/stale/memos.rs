@@ -5,93 +5,21 @@
 //! (`#[acache(folder = …)]`). Each is a cell holding its table, built on the first call;
 //! the macros below write their identical parts once.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{CacheConfig, ConfigError, Error, KeyBuf};
 
-use super::super::memo_cell_impls;
+use super::super::{infallible_call, infallible_call_async, memo_cell};
 use super::sync::{MemoryTable, PersistentTable};
 use super::{asynchronous, sync};
-
-/// A memo over a [`MemoryTable`], optionally weighed: the struct, `new` and `weighed`.
-macro_rules! memory_memo {
-    ($(#[$doc:meta])* $memo:ident) => {
-        $(#[$doc])*
-        pub struct $memo<V> {
-            cell: OnceLock<Arc<MemoryTable<V>>>,
-            /// Bounds the cache by total weight (`maxsize = "64 MiB"`, `weigher = f`).
-            weigher: Option<fn(&KeyBuf, &V) -> u32>,
-        }
-
-        memo_cell_impls!($memo);
-
-        impl<V> $memo<V> {
-            /// An empty cell; the cache is built on the first call.
-            #[must_use]
-            pub const fn new() -> Self {
-                Self {
-                    cell: OnceLock::new(),
-                    weigher: None,
-                }
-            }
-
-            /// An empty cell for a cache whose `maxsize` bounds the entries' total
-            /// weight, each weighing `weigher(&key, &value)`.
-            #[must_use]
-            pub const fn weighed(weigher: fn(&KeyBuf, &V) -> u32) -> Self {
-                Self {
-                    cell: OnceLock::new(),
-                    weigher: Some(weigher),
-                }
-            }
-        }
-    };
-}
-
-/// A memo over a [`PersistentTable`]: the struct and `new`.
-macro_rules! persistent_memo {
-    ($(#[$doc:meta])* $memo:ident) => {
-        $(#[$doc])*
-        pub struct $memo<V> {
-            cell: OnceLock<Arc<PersistentTable>>,
-            _value: PhantomData<fn() -> V>,
-        }
-
-        memo_cell_impls!($memo);
-
-        impl<V> $memo<V> {
-            /// An empty cell; the store opens on the first call.
-            #[must_use]
-            pub const fn new() -> Self {
-                Self {
-                    cell: OnceLock::new(),
-                    _value: PhantomData,
-                }
-            }
-        }
-    };
-}
 
 /// `call` and `try_call` of a plain function's memo whose `table(make)` is its table.
 macro_rules! sync_calls {
     () => {
-        /// One call of a function whose whole return value is cached.
-        pub fn call(
-            &self,
-            make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-            key: Option<Result<KeyBuf, Error>>,
-            run: impl FnOnce() -> V,
-        ) -> V {
-            match self.try_call::<Infallible>(make, key, || Ok(run())) {
-                Ok(value) => value,
-                Err(never) => match never {},
-            }
-        }
+        infallible_call!();
 
         /// One call of a `Result`-returning function: `Ok` values are cached, `Err`s
         /// returned (or, refreshing under `stale_if_error`, replaced by the old value) and
@@ -111,19 +39,7 @@ macro_rules! sync_calls {
 /// `call` and `try_call` of an `async fn`'s memo whose `table(make)` is its table.
 macro_rules! async_calls {
     () => {
-        /// One call of an `async fn` whose whole output is cached.
-        pub async fn call(
-            &self,
-            make: impl FnOnce() -> Result<CacheConfig, ConfigError>,
-            key: Option<Result<KeyBuf, Error>>,
-            run: impl Future<Output = V>,
-        ) -> V {
-            let run = async move { Ok::<V, Infallible>(run.await) };
-            match self.try_call(make, key, run).await {
-                Ok(value) => value,
-                Err(never) => match never {},
-            }
-        }
+        infallible_call_async!();
 
         /// One call of an `async fn` returning `Result`: `Ok` cached; an `Err` returned
         /// (or, refreshing under `stale_if_error`, replaced by the old value) and not
@@ -141,24 +57,30 @@ macro_rules! async_calls {
     };
 }
 
-memory_memo!(
+memo_cell!(
     /// The cache of one memoized function with a `stale` window, in memory.
-    StaleMemoryMemo
+    StaleMemoryMemo,
+    Arc<MemoryTable<V>>,
+    weighed
 );
 
-memory_memo!(
+memo_cell!(
     /// The cache of one memoized `async fn` with a `stale` window, in memory.
-    StaleAsyncMemo
+    StaleAsyncMemo,
+    Arc<MemoryTable<V>>,
+    weighed
 );
 
-persistent_memo!(
+memo_cell!(
     /// The cache of one persistently memoized function with a `stale` window.
-    StalePersistentMemo
+    StalePersistentMemo,
+    Arc<PersistentTable>
 );
 
-persistent_memo!(
+memo_cell!(
     /// The cache of one persistently memoized `async fn` with a `stale` window.
-    StaleAsyncPersistentMemo
+    StaleAsyncPersistentMemo,
+    Arc<PersistentTable>
 );
 
 impl<V: Clone + Send + Sync + 'static> StaleMemoryMemo<V> {
