@@ -3,9 +3,9 @@
 //! the entries live in a key space of their own. Ordering is forced with a gate, never
 //! by timing; the sleeps only let a short `ttl` pass.
 //!
-//! The file-engine test runs in a child process whose `TWAT_CACHE_DIR` is a fresh
+//! The disk and file tests run in a child process whose `TWAT_CACHE_DIR` is a fresh
 //! temporary folder (see `common`).
-#![cfg(feature = "file")]
+#![cfg(all(feature = "file", feature = "disk"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -165,6 +165,25 @@ fn after_the_window_a_stale_entry_is_gone() {
     assert_eq!(cache.get::<_, usize>(&"k").unwrap(), None);
     assert_eq!(cache.get_or_insert_with(&"k", compute), 2);
     assert_eq!(cache.stats().stale_hits, 0);
+}
+
+#[test]
+fn disk_context_serves_stale_while_one_caller_refreshes() {
+    if !common::is_child() {
+        let root = tempfile::tempdir().unwrap();
+        common::run_child(
+            "disk_context_serves_stale_while_one_caller_refreshes",
+            root.path(),
+            &[],
+        );
+        return;
+    }
+    let cache = Arc::new(stale_context(
+        "ctx_stale_disk",
+        EngineKind::Disk,
+        Duration::from_secs(30),
+    ));
+    serves_stale_while_one_refreshes(&cache, "ctx_stale_disk");
 }
 
 #[test]
