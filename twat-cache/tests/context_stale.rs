@@ -169,34 +169,29 @@ fn after_the_window_a_stale_entry_is_gone() {
 
 #[test]
 fn disk_context_serves_stale_while_one_caller_refreshes() {
-    if !common::is_child() {
-        let root = tempfile::tempdir().unwrap();
-        common::run_child(
-            "disk_context_serves_stale_while_one_caller_refreshes",
-            root.path(),
-            &[],
-        );
-        return;
-    }
-    let cache = Arc::new(stale_context(
-        "ctx_stale_disk",
-        EngineKind::Disk,
-        Duration::from_secs(30),
-    ));
-    serves_stale_while_one_refreshes(&cache, "ctx_stale_disk");
+    common::in_child(
+        "disk_context_serves_stale_while_one_caller_refreshes",
+        || {
+            let cache = Arc::new(stale_context(
+                "ctx_stale_disk",
+                EngineKind::Disk,
+                Duration::from_secs(30),
+            ));
+            serves_stale_while_one_refreshes(&cache, "ctx_stale_disk");
+        },
+    );
 }
 
 #[test]
 fn file_context_serves_stale_and_keeps_its_own_key_space() {
-    if !common::is_child() {
-        let root = tempfile::tempdir().unwrap();
-        common::run_child(
-            "file_context_serves_stale_and_keeps_its_own_key_space",
-            root.path(),
-            &[],
-        );
-        return;
-    }
+    common::in_child(
+        "file_context_serves_stale_and_keeps_its_own_key_space",
+        file_context_body,
+    );
+}
+
+/// The child part of `file_context_serves_stale_and_keeps_its_own_key_space`.
+fn file_context_body() {
     let cache = Arc::new(stale_context(
         "ctx_stale_file",
         EngineKind::File,

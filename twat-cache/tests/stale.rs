@@ -26,6 +26,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::in_child;
 use twat_cache::get_stats;
 
 /// The `ttl` of the functions below, except `once_*` (1 s) and `short_*`.
@@ -327,16 +328,6 @@ sync_suite!(bcache_suite, bcache,
 sync_suite!(fcache_suite, fcache,
     { , folder = "plain" } { , folder = "once" } { , folder = "err" }
     { , folder = "panics" } { , folder = "strict" } { , folder = "short" });
-
-/// Runs `body` in a child process whose cache root is a fresh temporary folder.
-fn in_child(test: &str, body: impl FnOnce()) {
-    if common::is_child() {
-        body();
-    } else {
-        let root = tempfile::tempdir().unwrap();
-        common::run_child(test, root.path(), &[]);
-    }
-}
 
 #[test]
 fn mcache_serves_stale_while_one_caller_refreshes() {

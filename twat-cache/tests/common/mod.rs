@@ -50,6 +50,17 @@ pub(crate) fn run_child(test: &str, root: &Path, envs: &[(&str, &str)]) -> Strin
     stdout_of_success(&command.output().expect("run the test binary"), test)
 }
 
+/// Runs `body` here when this is the child, else re-runs exactly `test` as a child whose
+/// cache root is a fresh temporary folder (removed afterwards).
+pub(crate) fn in_child(test: &str, body: impl FnOnce()) {
+    if is_child() {
+        body();
+    } else {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        run_child(test, root.path(), &[]);
+    }
+}
+
 /// The standard output of a child that must have succeeded (the test fails otherwise,
 /// showing both of its outputs).
 pub(crate) fn stdout_of_success(output: &std::process::Output, test: &str) -> String {
