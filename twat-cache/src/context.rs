@@ -7,8 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twat_cache_core::{
-    ByteStore, CacheConfig, EngineKind, Error, KeyBuf, ManagedCache, Namespace, Stats,
-    decode_or_discard, encode_value,
+    ByteStore, CacheConfig, EngineKind, Error, KeyBuf, ManagedCache, Namespace, Stats, encode_value,
 };
 
 use twat_cache_core::lease::LeaseDir;
@@ -16,7 +15,7 @@ use twat_cache_core::lease::LeaseDir;
 use crate::memo::StaleTable;
 use crate::memo::flight::Flights;
 use crate::memo::lease;
-use crate::store::{Store, open_store};
+use crate::store::{Store, get_decoded, open_store};
 
 /// The name a `CacheContext` without a configured name uses for its key space.
 const UNNAMED: &str = "twat_cache::context";
@@ -132,15 +131,7 @@ impl CacheContext {
         if let Some(table) = &self.stale {
             return table.context_get(&KeyBuf::encode(key)?);
         }
-        let key = self.namespace.key(key)?;
-        let Some(payload) = self.store.get_bytes(&key)? else {
-            return Ok(None);
-        };
-        Ok(decode_or_discard(
-            &payload,
-            || self.store.delete_bytes(&key),
-            |err| self.store.record_error(err),
-        ))
+        get_decoded(&*self.store, &self.namespace.key(key)?)
     }
 
     /// Stores `value` under `key`, replacing any previous value.
@@ -211,12 +202,9 @@ impl CacheContext {
             }
         };
         let lookup = || -> Option<V> {
-            let payload = self
-                .store
-                .get_bytes(&key)
+            get_decoded(&*self.store, &key)
                 .map_err(|err| record(&err))
-                .ok()??;
-            decode_or_discard(&payload, || self.store.delete_bytes(&key), record)
+                .ok()?
         };
         if let Some(value) = lookup() {
             return value;

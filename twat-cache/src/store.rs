@@ -4,8 +4,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
 use twat_cache_core::{
-    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Stats, StatsCounter,
+    ByteStore, CacheConfig, EngineKind, Error, ManagedCache, Stats, StatsCounter, decode_or_discard,
 };
 use twat_cache_memory::MemoryCache;
 
@@ -146,6 +147,26 @@ impl Disk {
 /// How many entries a memory fallback keeps when the persistent engine could not open
 /// (its `maxsize` was in bytes, which does not translate to entries).
 pub(crate) const FALLBACK_ENTRIES: u64 = 10_000;
+
+/// The value stored under `key` in `store`, decoded as `V`. An entry that does not
+/// decode is removed and counted (core's [`decode_or_discard`] rule) and reads as `None`.
+///
+/// # Errors
+///
+/// The engine's read error.
+pub(crate) fn get_decoded<V: DeserializeOwned>(
+    store: &dyn Store,
+    key: &[u8],
+) -> Result<Option<V>, Error> {
+    let Some(payload) = store.get_bytes(key)? else {
+        return Ok(None);
+    };
+    Ok(decode_or_discard(
+        &payload,
+        || store.delete_bytes(key),
+        |err| store.record_error(err),
+    ))
+}
 
 /// Opens the engine `config.engine()` names (memory when none).
 ///

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use twat_cache_core::{Error, KeyBuf, decode_or_discard, encode_value};
+use twat_cache_core::{Error, KeyBuf, encode_value};
 
 use super::sync::{self, PersistentTable};
 use super::{Fresh, now_ms};
-use crate::store::Store;
+use crate::store::{Store, get_decoded};
 
 impl PersistentTable {
     /// The value under `arguments`, fresh or stale.
@@ -33,16 +33,8 @@ impl PersistentTable {
         &self,
         arguments: &KeyBuf,
     ) -> Result<Option<V>, Error> {
-        let store = self.entry.store();
         let key = self.entry.key_of(arguments.as_bytes());
-        let Some(payload) = store.get_bytes(&key)? else {
-            return Ok(None);
-        };
-        let found: Option<Fresh<V>> = decode_or_discard(
-            &payload,
-            || store.delete_bytes(&key),
-            |err| store.record_error(err),
-        );
+        let found: Option<Fresh<V>> = get_decoded(&**self.entry.store(), &key)?;
         Ok(found.map(|found| {
             if found.is_fresh(now_ms()) {
                 found.value
